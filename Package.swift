@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+// rorem: a Swift workbench for research on object removal.
+// Layers (see Docs/architecture.md): rorem -> Workbench -> {Lang, Removal, ...} -> NN -> Tensor; Imaging stands apart from Tensor.
+import PackageDescription
+
+/// The numeric targets are optimised even in debug builds: tests exercise removers and the tensor engine
+/// on real sizes, and unoptimised Swift is 20-50x slower there. Overflow and bounds checks stay on.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "rorem",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rorem", targets: ["rorem"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Removal", targets: ["Removal"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Lang", targets: ["Lang"]),
+        .library(name: "Workbench", targets: ["Workbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C system libraries (Debian: libpng-dev, libjpeg-dev, libopenblas-dev, libreadline-dev; Scripts/setup installs them).
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
+
+        // Images and masks: codecs, geometry, compositing, quality metrics. No Tensor.
+        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG"], swiftSettings: optimized),
+        // Tensors on OpenBLAS, reverse-mode autodiff, optimizers, RNG, safetensors.
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: optimized),
+        // Modules with PyTorch-named parameters, layers, LoRA, checkpoints.
+        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
+        // The Remover protocol, classical removers, high-resolution strategy.
+        .target(name: "Removal", dependencies: ["Imaging"], swiftSettings: optimized),
+        // The language: scanner, parser, interpreter. Knows nothing of images or models.
+        .target(name: "Lang"),
+        // Binds the language to the domain; REPL, notebooks, terminal images.
+        .target(name: "Workbench", dependencies: ["Lang", "Imaging", "Removal", "CReadline"]),
+        .executableTarget(name: "rorem", dependencies: [
+            "Workbench", "Imaging", "Removal", "Tensor", "NN",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: optimized),
+        .testTarget(name: "RemovalTests", dependencies: ["Removal", "Imaging"], swiftSettings: optimized),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: optimized),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
+        .testTarget(name: "LangTests", dependencies: ["Lang"]),
+        .testTarget(name: "CLITests", dependencies: ["Imaging"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,5 @@
+import XCTest
+
+final class ImagingPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class LangPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class NNPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class RemovalPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}
