@@ -29,8 +29,10 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
 
+        // PNG and JPEG codec core in C: libpng and libjpeg report errors by longjmp, which Swift cannot catch.
+        .target(name: "CCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Images and masks: codecs, geometry, compositing, quality metrics. No Tensor.
-        .target(name: "Imaging", dependencies: ["CPNG", "CJPEG"], swiftSettings: optimized),
+        .target(name: "Imaging", dependencies: ["CCodecs"], swiftSettings: optimized),
         // Tensors on OpenBLAS, reverse-mode autodiff, optimizers, RNG, safetensors.
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: optimized),
         // Modules with PyTorch-named parameters, layers, LoRA, checkpoints.

@@ -34,6 +34,15 @@ public struct Image: Equatable, Sendable {
         self.pixels = pixels
     }
 
+    /// An image over samples whose size is already known to be valid (derived from another image or mask).
+    init(validWidth width: Int, height: Int, channels: Int, pixels: [Float]) {
+        assert(pixels.count == width * height * channels)
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.pixels = pixels
+    }
+
     static func validate(width: Int, height: Int, channels: Int) throws {
         guard width > 0, height > 0 else { throw ImagingError.invalidArgument("image size must be positive, got \(width)x\(height)") }
         guard width <= ImageLimits.maxSide, height <= ImageLimits.maxSide, width * height <= ImageLimits.maxPixels else {
@@ -79,6 +88,6 @@ public struct Image: Equatable, Sendable {
                 }
             }
         }
-        return try Image(width: width, height: height, channels: target, pixels: out)
+        return Image(validWidth: width, height: height, channels: target, pixels: out)
     }
 }

@@ -29,6 +29,14 @@ public struct Mask: Equatable, Sendable {
         self.values = values
     }
 
+    /// A mask over values whose size is already known to be valid (derived from another image or mask).
+    init(validWidth width: Int, height: Int, values: [Float]) {
+        assert(values.count == width * height)
+        self.width = width
+        self.height = height
+        self.values = values
+    }
+
     /// Whether pixel index `i` (`y * width + x`) is to be removed.
     @inlinable public func isMasked(_ i: Int) -> Bool { values[i] >= 0.5 }
 
