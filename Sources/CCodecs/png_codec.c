@@ -76,17 +76,15 @@ int rorem_png_decode(const uint8_t *data, size_t size, long max_side, long max_p
     }
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (png_get_valid(png, pinfo, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    int has_trns = png_get_valid(png, pinfo, PNG_INFO_tRNS) != 0;
+    if (has_trns) png_set_tRNS_to_alpha(png);
+    /* Gray with alpha (stored or from tRNS) becomes RGBA: rorem images have 1, 3 or 4 channels. */
+    if (color_type == PNG_COLOR_TYPE_GRAY_ALPHA || (color_type == PNG_COLOR_TYPE_GRAY && has_trns)) png_set_gray_to_rgb(png);
     if (bit_depth == 16) png_set_swap(png); /* PNG is big-endian; hand back native (little-endian) samples */
     info->interlaced = interlace != PNG_INTERLACE_NONE;
     png_set_interlace_handling(png);
     png_read_update_info(png, pinfo);
     int channels = png_get_channels(png, pinfo);
-    if (channels == 2) { /* gray + alpha: expand to RGBA */
-        png_set_gray_to_rgb(png);
-        png_read_update_info(png, pinfo);
-        channels = png_get_channels(png, pinfo);
-    }
     int depth = png_get_bit_depth(png, pinfo);
     if (!(channels == 1 || channels == 3 || channels == 4) || !(depth == 8 || depth == 16)) {
         snprintf(info->error, sizeof(info->error), "unexpected layout: %d channels at %d bits", channels, depth);

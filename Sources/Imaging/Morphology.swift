@@ -6,7 +6,7 @@ extension Mask {
     static func ellipseHalfWidths(radius r: Int) -> [Int] {
         (-r...r).map { dy in
             let t = 1 - Double(dy * dy) / Double(r * r)
-            return Int((Double(r) * t.squareRoot() + 1e-9).rounded(.down))
+            return Int((Double(r) * t.squareRoot()).rounded())
         }
     }
 

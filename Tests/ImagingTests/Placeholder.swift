@@ -1,5 +1,0 @@
-import XCTest
-
-final class ImagingPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
