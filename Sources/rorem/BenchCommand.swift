@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Removal
+
+/// `rorem bench`: in-process timings for Scripts/bench and Docs/BENCHMARKS.md.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure speed in-process and print name=value lines.",
+        subcommands: [BenchRemove.self]
+    )
+}
+
+/// Prints the median of several timed runs of `body` (after one warm-up run), in milliseconds.
+func medianMilliseconds(runs: Int, _ body: () throws -> Void) rethrows -> (median: Double, all: [Double]) {
+    try body()
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    let sorted = times.sorted()
+    let mid = sorted.count / 2
+    let median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    return (median, times)
+}
+
+/// `rorem bench remove IMAGE --mask MASK --method M [--runs N]`.
+struct BenchRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Time one removal (decode and encode excluded) and print median_ms=X.",
+        discussion: "Example: rorem bench remove photo.jpg --mask mask.png --method telea --runs 5"
+    )
+
+    @Argument(help: "The image.") var image: String
+    @Option(name: .long, help: "The mask.") var mask: String
+    @Option(name: .long, help: "Removal method: \(Removers.names.joined(separator: ", ")).") var method: String = "patchmatch"
+    @Option(name: .long, help: "Timed runs after one warm-up.") var runs: Int = 5
+    @Option(name: .customLong("opt"), help: ArgumentHelp("A method option as KEY=VALUE (repeatable).", valueName: "key=value"))
+    var options: [String] = []
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
+
+    func run() throws {
+        do {
+            let remover = try Removers.make(method, options: try parseOptions(options))
+            let img = try ImageIO.load(image)
+            let m = try ImageIO.loadMask(mask)
+            try m.checkSize(matches: img, what: "mask '\(mask)'")
+            let (median, all) = try medianMilliseconds(runs: runs) { _ = try remover.remove(img, mask: m) }
+            print("method=\(method)")
+            print("size=\(img.width)x\(img.height)")
+            print("mask_area=\(String(format: "%.4f", m.area))")
+            print("runs=\(runs)")
+            print("median_ms=\(String(format: "%.2f", median))")
+            print("min_ms=\(String(format: "%.2f", all.min() ?? median))")
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

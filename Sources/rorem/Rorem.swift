@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+
+/// The `rorem` command: object removal from the command line, benchmarks, scripts and the REPL.
+@main
+struct Rorem: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rorem",
+        abstract: "A workbench for research on object removal (after RORem, CVPR 2025).",
+        discussion: """
+        Examples:
+          rorem remove photo.jpg --mask mask.png -o clean.png
+          rorem remove photos/ --mask masks/ -o out/ --method telea
+          rorem bench remove photo.jpg --mask mask.png --method patchmatch --runs 5
+        """,
+        version: "0.1.0",
+        subcommands: [RemoveCommand.self, BenchCommand.self]
+    )
+}
+
+/// A failure already reported to the user; carries the exit status.
+struct Reported: Error {
+    let status: Int32
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class CLIPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
