@@ -16,11 +16,13 @@ let package = Package(
         .library(name: "Removal", targets: ["Removal"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Curation", targets: ["Curation"]),
         .library(name: "Lang", targets: ["Lang"]),
         .library(name: "Workbench", targets: ["Workbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // C system libraries (Debian: libpng-dev, libjpeg-dev, libopenblas-dev, libreadline-dev; Scripts/setup installs them).
@@ -39,6 +41,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         // The Remover protocol, classical removers, high-resolution strategy.
         .target(name: "Removal", dependencies: ["Imaging"], swiftSettings: optimized),
+        // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
+        .target(name: "Curation", dependencies: ["Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang"),
         // Binds the language to the domain; REPL, notebooks, terminal images.
@@ -53,6 +57,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .testTarget(name: "LangTests", dependencies: ["Lang"]),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging"], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,5 @@
+import XCTest
+
+final class CurationPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}
