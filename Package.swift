@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Curation", targets: ["Curation"]),
+        .library(name: "Learning", targets: ["Learning"]),
         .library(name: "Lang", targets: ["Lang"]),
         .library(name: "Workbench", targets: ["Workbench"]),
     ],
@@ -41,6 +42,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         // The Remover protocol, classical removers, high-resolution strategy.
         .target(name: "Removal", dependencies: ["Imaging"], swiftSettings: optimized),
+        // Learned models where images meet tensors: the UNet remover, the discriminator, training loops.
+        .target(name: "Learning", dependencies: ["Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
         .target(name: "Curation", dependencies: ["Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
@@ -57,6 +60,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .testTarget(name: "LangTests", dependencies: ["Lang"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Tensor", "NN"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging"], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],

@@ -1,0 +1,1 @@
+// Placeholder; see Docs/learning.md.

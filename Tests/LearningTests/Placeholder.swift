@@ -1,0 +1,5 @@
+import XCTest
+
+final class LearningPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}
