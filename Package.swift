@@ -47,7 +47,7 @@ let package = Package(
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
         .target(name: "Curation", dependencies: ["Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
-        .target(name: "Lang"),
+        .target(name: "Lang", swiftSettings: optimized),
         // Binds the language to the domain; REPL, notebooks, terminal images.
         .target(name: "Workbench", dependencies: ["Lang", "Imaging", "Removal", "CReadline"]),
         .executableTarget(name: "rorem", dependencies: [
@@ -59,7 +59,8 @@ let package = Package(
         .testTarget(name: "RemovalTests", dependencies: ["Removal", "Imaging"], swiftSettings: optimized),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
-        .testTarget(name: "LangTests", dependencies: ["Lang"]),
+        .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Tensor", "NN"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging"], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),

@@ -8,13 +8,18 @@ struct Rorem: ParsableCommand {
         commandName: "rorem",
         abstract: "A workbench for research on object removal (after RORem, CVPR 2025).",
         discussion: """
+        Without arguments rorem starts the REPL.
+
         Examples:
+          rorem                                   # the REPL
+          rorem run Notebooks/quickstart.md       # a notebook, rendered to HTML
           rorem remove photo.jpg --mask mask.png -o clean.png
           rorem remove photos/ --mask masks/ -o out/ --method telea
           rorem bench remove photo.jpg --mask mask.png --method patchmatch --runs 5
         """,
         version: "0.1.0",
-        subcommands: [RemoveCommand.self, BenchCommand.self]
+        subcommands: [ReplCommand.self, RunCommand.self, RemoveCommand.self, BenchCommand.self],
+        defaultSubcommand: ReplCommand.self
     )
 }
 

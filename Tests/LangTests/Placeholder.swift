@@ -1,5 +1,0 @@
-import XCTest
-
-final class LangPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
