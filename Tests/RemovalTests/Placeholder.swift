@@ -1,5 +1,0 @@
-import XCTest
-
-final class RemovalPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
