@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Tensor", "NN"], swiftSettings: optimized),
-        .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging"], swiftSettings: optimized),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,0 @@
-import XCTest
-
-final class CurationPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
