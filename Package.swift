@@ -49,7 +49,7 @@ let package = Package(
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang", swiftSettings: optimized),
         // Binds the language to the domain; REPL, notebooks, terminal images.
-        .target(name: "Workbench", dependencies: ["Lang", "Imaging", "Removal", "CReadline"]),
+        .target(name: "Workbench", dependencies: ["Lang", "Imaging", "Removal", "Curation", "CReadline"]),
         .executableTarget(name: "rorem", dependencies: [
             "Workbench", "Imaging", "Removal", "Tensor", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Curation"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Tensor", "NN"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
