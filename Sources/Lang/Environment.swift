@@ -2,6 +2,10 @@
 final class Environment {
     var slots: [Value]
     let parent: Environment?
+    /// Whether a closure over this scope was ever made (only then can a stored list or record hold one).
+    var isCaptured = false
+    /// Bit i set: slot i holds a list or record with held closures inside (slots 64 and up are not tracked).
+    var nestedHeldSlots: UInt64 = 0
 
     init(count: Int, parent: Environment?) {
         slots = [Value](repeating: .nil, count: count)

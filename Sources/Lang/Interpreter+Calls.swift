@@ -5,7 +5,14 @@ extension Interpreter {
         case .primitive(let p):
             if let at = at { try tick(at) }
             do {
-                return try p.body(try p.bind(positional: positional, named: named, interpreter: self))
+                let result = try p.body(try p.bind(positional: positional, named: named, interpreter: self))
+                // A long primitive (a remover, training) does not poll the flag: a Ctrl-C pressed while it ran is
+                // honoured as soon as it returns, so the interrupt is never lost.
+                if Interrupt.isRequested {
+                    Interrupt.clear()
+                    throw LangError(.interrupted, "interrupted (after \(p.name)() finished)", at: at)
+                }
+                return result
             } catch let e as PrimitiveError {
                 throw LangError(e.kind, e.message, at: at)
             } catch var e as LangError {
@@ -63,7 +70,7 @@ extension Interpreter {
                 guard let d = p.defaultValue else {
                     throw LangError.runtime("\(c.signature) is missing argument '\(p.name)'", at: at)
                 }
-                env.slots[i] = try eval(d, env)
+                env.store(try eval(d, env), at: i)
             }
             for s in decl.body {
                 switch try exec(s, env) {

@@ -103,7 +103,7 @@ extension Interpreter {
             return
         }
         guard let e = env?.ancestor(ref.depth) else { throw LangError.runtime("internal error: no scope for '\(ref.name)'", at: ref.position) }
-        e.slots[ref.slot] = value
+        e.store(value, at: ref.slot)
     }
 
     func assign(_ ref: VarRef, _ value: Value, _ env: Environment?) throws {
@@ -118,7 +118,7 @@ extension Interpreter {
             return
         }
         guard let e = env?.ancestor(ref.depth) else { throw LangError.runtime("internal error: no scope for '\(ref.name)'", at: ref.position) }
-        e.slots[ref.slot] = value
+        e.store(value, at: ref.slot)
     }
 
     @inline(__always)
@@ -127,7 +127,8 @@ extension Interpreter {
             var e = env
             var n = ref.depth
             while n > 0 { e = e?.parent; n -= 1 }
-            if let e = e { return e.slots[ref.slot] }
+            // Closures held in their own scope (see `Closure`) are handed out strong.
+            if let e = e { return e.load(ref.slot) }
             throw LangError.runtime("internal error: no scope for '\(ref.name)'", at: ref.position)
         }
         if ref.generation == globals.generation { return globals.values[ref.slot] }

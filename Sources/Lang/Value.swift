@@ -67,26 +67,6 @@ public struct Record: Equatable {
     public var count: Int { keys.count }
 }
 
-/// A user function together with the environment it closes over.
-public final class Closure {
-    let decl: FunctionDecl
-    let environment: Environment?
-
-    init(decl: FunctionDecl, environment: Environment?) {
-        self.decl = decl
-        self.environment = environment
-    }
-
-    /// The function's name (`<lambda>` for anonymous ones).
-    public var name: String { decl.name }
-
-    /// `name(a, b: 1)`-style signature (defaults shown as `b: ...`).
-    public var signature: String {
-        let params = decl.parameters.map { $0.defaultValue == nil ? $0.name : "\($0.name): ..." }
-        return "\(decl.name == "<lambda>" ? "fn" : decl.name)(\(params.joined(separator: ", ")))"
-    }
-}
-
 /// A value of the language.
 public enum Value {
     /// The absence of a value; falsy.
@@ -191,7 +171,8 @@ public enum Value {
 }
 
 extension Value: Equatable {
-    /// Structural equality for lists and records; numbers by value; functions and objects by identity.
+    /// Structural equality for lists and records; numbers by value; user functions by code and captured scope;
+    /// primitives and objects by identity.
     public static func == (a: Value, b: Value) -> Bool {
         switch (a, b) {
         case (.nil, .nil): return true
@@ -204,7 +185,7 @@ extension Value: Equatable {
             return Value.rangeElements(l1, u1, i1) == Value.rangeElements(l2, u2, i2)
                 && (Value.rangeElements(l1, u1, i1) == 0 || l1 == l2)
         case (.range, .list), (.list, .range): return a.length == b.length && a.elements() == b.elements()
-        case (.function(let x), .function(let y)): return x === y
+        case (.function(let x), .function(let y)): return x.isSameFunction(as: y)
         case (.primitive(let x), .primitive(let y)): return x === y
         case (.object(let x), .object(let y)): return x.isEqual(to: y)
         default: return false

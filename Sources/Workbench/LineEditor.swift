@@ -23,6 +23,9 @@ enum LineEditor {
         rl_readline_name = UnsafePointer(strdup("rorem"))
         rl_attempted_completion_function = complete
         rl_completion_word_break_hook = wordBreaks
+        // Readline would otherwise end every completion inside a string with the quote that started the word
+        // (even a folder, which then cannot be completed further); `complete` closes the string itself.
+        rl_basic_quote_characters = UnsafePointer(strdup(""))
         rl_catch_signals = 0
         rl_getc_function = getc
         var action = sigaction()
@@ -81,16 +84,14 @@ enum LineEditor {
     static let getc: @convention(c) (UnsafeMutablePointer<FILE>?) -> Int32 = { _ in
         var byte: UInt8 = 0
         while true {
+            if cancelled != 0 { // Ctrl-C came while readline was busy between keys
+                rl_replace_line("", 0)
+                return 10
+            }
             let n = read(STDIN_FILENO, &byte, 1)
             if n == 1 { return Int32(byte) }
             if n == 0 { return EOF }
-            if errno == EINTR {
-                if cancelled != 0 {
-                    rl_replace_line("", 0)
-                    return 10
-                }
-                continue
-            }
+            if errno == EINTR { continue }
             return EOF
         }
     }
@@ -122,7 +123,11 @@ enum LineEditor {
         let before = currentLine(upTo: Int(start))
         guard let s = session else { return nil }
         candidates = Completion.candidates(word: word, before: before, session: s)
-        if insideString(prefix: before) { rl_completion_append_character = 0 }
+        if insideString(prefix: before) {
+            // A unique file closes the string (`load("cat.jpg"`); a folder stays open for the next Tab.
+            let closes = candidates.count == 1 && !(candidates.first?.hasSuffix("/") ?? true)
+            rl_completion_append_character = closes ? 34 : 0 // 34: '"'
+        }
         guard !candidates.isEmpty else { return nil }
         return rl_completion_matches(text, generate)
     }

@@ -15,6 +15,8 @@ public enum REPL {
         print("rorem \(REPL.banner) - :help for commands, help() for primitives, Ctrl-D to quit")
         var prompt = "rorem> "
         while true {
+            // A Ctrl-C that came after the last command ended (not while typing) must not drop the next line.
+            LineEditor.cancelled = 0
             guard let line = LineEditor.readLine(prompt: prompt) else {
                 print("")
                 return 0
