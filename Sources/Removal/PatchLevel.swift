@@ -29,7 +29,9 @@ final class PatchLevel {
     /// Rows per band; bands of one parity run concurrently, each scanning its rows in order.
     static let bandRows = 8
 
-    init(width: Int, height: Int, channels: Int, radius: Int, image: [Float], hole: [Bool]) {
+    /// A level over `image` (`(height, width, channels)`) with `hole` to fill. `targets`, when given, limits
+    /// the target centres to those it marks (the search then runs over them alone).
+    init(width: Int, height: Int, channels: Int, radius: Int, image: [Float], hole: [Bool], targets: [Bool]? = nil) {
         self.width = width; self.height = height; self.channels = channels; self.radius = radius
         var padded = [Float](repeating: 0, count: width * height * 4)
         for p in 0..<(width * height) { for k in 0..<channels { padded[p * 4 + k] = image[p * channels + k] } }
@@ -43,7 +45,7 @@ final class PatchLevel {
             for y in radius..<(height - radius) {
                 for x in radius..<(width - radius) {
                     let p = y * width + x
-                    if near[p] { isTarget[p] = true } else { isSource[p] = true; sources.append(Int32(p)) }
+                    if near[p] { isTarget[p] = targets?[p] ?? true } else { isSource[p] = true; sources.append(Int32(p)) }
                 }
             }
         }

@@ -9,6 +9,12 @@ import Imaging
 /// thicker than 8 patches) whose coarsest level starts from a Telea fill. Source patches lie entirely
 /// outside the hole.
 ///
+/// Copying pays only where the surroundings repeat. By default (``adaptive``) the fill is mixed, pixel by
+/// pixel, with a smooth membrane fill (``HarmonicFill``) by how well patches around the hole are predicted
+/// by copies from elsewhere (``CopyReliability``): stripes and tiles keep their copied texture, while on
+/// most photos the fill becomes the smooth one, which scores a higher masked PSNR and SSIM there (and the
+/// patch search is then skipped).
+///
 /// The result depends only on the inputs and `seed`, not on the number of threads.
 public struct PatchMatchRemover: Remover {
     /// Side of the square patches, in pixels (odd, at least 3).
@@ -19,35 +25,67 @@ public struct PatchMatchRemover: Remover {
     public let seed: UInt64
     /// Largest side worked at; larger crops are downscaled by ``Remover/remove(_:mask:strategy:)``.
     public let workingSize: Int?
-    /// Share, in [0, 1], of a smooth membrane (harmonic) fill mixed into the result. 0 keeps the copied
-    /// texture whole; about 0.5 trades texture for masked PSNR on photos with large holes (on six test
-    /// photos, 0 gave 15.5 dB and 0.5 gave 16.4 dB, OpenCV's best 16.0 dB; SSIM 0.41 either way).
+    /// Least share, in [0, 1], of a smooth membrane (harmonic) fill mixed into every hole pixel. 0 (with
+    /// `adaptive` off) keeps the copied texture whole; 1 gives the membrane fill alone.
     public let smoothing: Double
+    /// Whether each hole pixel's share of the smooth fill is raised to what the surroundings call for
+    /// (``CopyReliability``): none where patches around the hole repeat exactly (stripes, tiles), all of it
+    /// where they do not (most photos, where a smooth guess scores better than copied texture that does
+    /// not line up with the truth). `smoothing` stays the least share.
+    public let adaptive: Bool
 
     /// Always `"patchmatch"`.
     public var name: String { "patchmatch" }
 
     /// A PatchMatch remover. An even `patchSize` is rounded up to the next odd size, and sizes below 3
     /// become 3; `iterations` below 1 become 1; a `workingSize` below 16 becomes 16; `smoothing` is
-    /// clamped to [0, 1].
+    /// clamped to [0, 1]; `adaptive: false` mixes exactly `smoothing` everywhere.
     public init(patchSize: Int = 7, iterations: Int = 4, seed: UInt64 = 0, workingSize: Int? = 1024,
-                smoothing: Double = 0) {
+                smoothing: Double = 0, adaptive: Bool = true) {
         let odd = patchSize % 2 == 0 ? patchSize + 1 : patchSize
         self.patchSize = max(3, odd)
         self.iterations = max(1, iterations)
         self.seed = seed
         self.workingSize = workingSize.map { max(16, $0) }
         self.smoothing = smoothing.isFinite ? min(max(smoothing, 0), 1) : 0
+        self.adaptive = adaptive
     }
 
-    /// Fills the masked pixels of `image` from patches of its unmasked part; unmasked pixels are returned
-    /// unchanged. Images smaller than a patch fall back to a Telea fill.
+    /// Fills the masked pixels of `image` from patches of its unmasked part, mixed with a smooth fill where
+    /// copying does not predict the surroundings (see ``adaptive``); unmasked pixels are returned unchanged.
+    /// Images smaller than a patch fall back to a Telea fill.
     public func inpaint(_ image: Image, mask: Mask) throws -> Image {
         guard try RemovalInput.needsFill(image, mask: mask, remover: name) else { return image }
         let hole = mask.values.map { $0 >= 0.5 }
+        // (height, width): each hole pixel's share of the smooth fill.
+        var share = [Float](repeating: Float(smoothing), count: hole.count)
+        if adaptive, let measured = CopyReliability.smoothShare(image: Plane(image), hole: hole,
+                                                                 radius: patchSize / 2, seed: seed) {
+            for p in 0..<hole.count where hole[p] { share[p] = max(share[p], min(1, CopyReliability.gain * measured[p])) }
+        }
+        var needsPatches = false, needsSmooth = false
+        for p in 0..<hole.count where hole[p] {
+            if share[p] < 1 { needsPatches = true }
+            if share[p] > 0 { needsSmooth = true }
+        }
+        var pixels = needsPatches ? patchFill(image, hole: hole) : image.pixels
+        if needsSmooth {
+            var smooth = Plane(image)
+            HarmonicFill.fill(&smooth, hole: hole)
+            for p in 0..<hole.count where hole[p] && share[p] > 0 {
+                for k in 0..<image.channels {
+                    let i = p * image.channels + k
+                    pixels[i] += share[p] * (smooth.data[i] - pixels[i])
+                }
+            }
+        }
+        return try Image(width: image.width, height: image.height, channels: image.channels, pixels: pixels)
+    }
+
+    /// The PatchMatch fill alone, coarse to fine: `(height, width, channels)` samples, hole pixels filled.
+    private func patchFill(_ image: Image, hole: [Bool]) -> [Float] {
         let pyramid = PatchPyramid.build(image: Plane(image), hole: hole, patchSize: patchSize)
         let radius = patchSize / 2
-
         var previous: PatchLevel?
         for depth in stride(from: pyramid.count - 1, through: 0, by: -1) {
             let floor = pyramid[depth]
@@ -75,19 +113,6 @@ public struct PatchMatchRemover: Remover {
                 level.vote()
             }
         }
-        guard let finest = previous else { return image }
-        var pixels = finest.estimate()
-        if smoothing > 0 {
-            var smooth = Plane(image)
-            HarmonicFill.fill(&smooth, hole: hole)
-            let share = Float(smoothing)
-            for (p, masked) in hole.enumerated() where masked {
-                for k in 0..<image.channels {
-                    let i = p * image.channels + k
-                    pixels[i] += share * (smooth.data[i] - pixels[i])
-                }
-            }
-        }
-        return try Image(width: image.width, height: image.height, channels: image.channels, pixels: pixels)
+        return previous?.estimate() ?? image.pixels
     }
 }

@@ -9,14 +9,16 @@ public enum Removers {
 
     /// Options each remover takes, by name.
     public static let options: [String: [String]] = [
-        "patchmatch": ["patch", "iterations", "seed", "working_size", "smoothing"],
+        "patchmatch": ["patch", "iterations", "seed", "working_size", "smoothing", "adaptive"],
         "telea": ["radius"],
     ]
 
     /// The remover called `name` (case-insensitive), configured by `options`.
     ///
     /// patchmatch takes `patch` (odd size, default 7), `iterations` (default 4), `seed` (default 0) and
-    /// `working_size` (pixels, default 1024; 0 for none) and `smoothing` (0 to 1, default 0); telea takes
+    /// `working_size` (pixels, default 1024; 0 for none), `smoothing` (least share of the smooth fill, 0 to 1,
+    /// default 0) and `adaptive` (1 to mix the smooth fill where copies do not fit, 0 for `smoothing`
+    /// alone; default 1); telea takes
     /// `radius` (default 3). Unknown names and options throw an error listing the valid ones; values must
     /// be in range (whole numbers except `smoothing`).
     public static func make(_ name: String, options given: [String: Double] = [:]) throws -> any Remover {
@@ -50,9 +52,14 @@ public enum Removers {
             guard smoothing.isFinite, smoothing >= 0, smoothing <= 1 else {
                 throw RemovalError.invalidOption(remover: key, option: "smoothing", reason: "must be between 0 and 1, got \(smoothing)")
             }
+            let adaptive = try whole("adaptive", default: 1, least: 0)
+            guard adaptive <= 1 else {
+                throw RemovalError.invalidOption(remover: key, option: "adaptive", reason: "must be 0 or 1, got \(adaptive)")
+            }
             return PatchMatchRemover(patchSize: patch, iterations: try whole("iterations", default: 4, least: 1),
                                      seed: UInt64(try whole("seed", default: 0, least: 0)),
-                                     workingSize: working == 0 ? nil : working, smoothing: smoothing)
+                                     workingSize: working == 0 ? nil : working, smoothing: smoothing,
+                                     adaptive: adaptive == 1)
         }
     }
 }

@@ -148,3 +148,56 @@ final class PatchMatchBehaviourTests: XCTestCase {
         XCTAssertEqual(try PatchMatchRemover().inpaint(image, mask: mask), result)
     }
 }
+
+final class CopyReliabilityTests: XCTestCase {
+    private func meanShare(_ image: Image, _ mask: Mask) throws -> Float {
+        let hole = mask.values.map { $0 >= 0.5 }
+        let share = try XCTUnwrap(CopyReliability.smoothShare(image: Plane(image), hole: hole, radius: 3, seed: 0))
+        var total: Float = 0
+        for p in 0..<hole.count where hole[p] { total += share[p] }
+        return total / Float(hole.filter { $0 }.count)
+    }
+
+    func testRepeatingTextureKeepsCopies() throws {
+        let mask = try Fixtures.rect(width: 64, height: 64, x: 22, y: 20, w: 18, h: 16)
+        XCTAssertLessThan(try meanShare(try Fixtures.stripes(), mask), 0.01)
+        XCTAssertLessThan(try meanShare(try Fixtures.checkerboard(), mask), 0.01)
+    }
+
+    func testNonRepeatingContextCallsForTheSmoothFill() throws {
+        // A gradient: any copy from elsewhere is offset, while a patch's own variance is tiny.
+        let mask = try Fixtures.rect(width: 64, height: 48, x: 20, y: 14, w: 16, h: 12)
+        XCTAssertGreaterThan(try meanShare(try Fixtures.gradient(), mask), 0.9)
+        // White noise: the best copy differs by about twice the patch variance, so the share nears 2/3.
+        var noise = try Image(width: 96, height: 96, channels: 3)
+        var state: UInt64 = 11
+        for i in 0..<noise.pixels.count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            noise.pixels[i] = Float(state >> 40) / Float(1 << 24)
+        }
+        let share = try meanShare(noise, try Fixtures.rect(width: 96, height: 96, x: 36, y: 36, w: 20, h: 20))
+        XCTAssertGreaterThan(share, 0.5)
+        XCTAssertLessThan(share, 0.75)
+    }
+
+    func testAdaptiveDefaultFillsAGradientSmoothly() throws {
+        let image = try Fixtures.gradient()
+        let mask = try Fixtures.rect(width: 64, height: 48, x: 20, y: 14, w: 16, h: 12)
+        let result = try PatchMatchRemover().inpaint(image, mask: mask)
+        Fixtures.assertUnmaskedExact(result, image, mask)
+        let sharp = try PatchMatchRemover(adaptive: false).inpaint(image, mask: mask)
+        // A linear ramp is harmonic, so the membrane fill nearly reproduces it; copies cannot.
+        XCTAssertLessThan(Fixtures.maskedMSE(result, image, mask), 1e-5)
+        XCTAssertLessThan(Fixtures.maskedMSE(result, image, mask), Fixtures.maskedMSE(sharp, image, mask) * 0.1)
+    }
+
+    func testRegistryOption() throws {
+        let plain = try XCTUnwrap(try Removers.make("patchmatch") as? PatchMatchRemover)
+        XCTAssertTrue(plain.adaptive)
+        let off = try XCTUnwrap(try Removers.make("patchmatch", options: ["adaptive": 0]) as? PatchMatchRemover)
+        XCTAssertFalse(off.adaptive)
+        XCTAssertThrowsError(try Removers.make("patchmatch", options: ["adaptive": 2])) { error in
+            XCTAssertTrue("\(error)".contains("adaptive"), "\(error)")
+        }
+    }
+}
