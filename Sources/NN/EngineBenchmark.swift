@@ -1,0 +1,110 @@
+import Foundation
+import Tensor
+
+/// The engine benchmark behind `rorem bench engine`: SGEMM throughput, a 3x3 convolution, and the reference
+/// inpainting UNet (forward, and a training step at batch 8 with L1 loss and Adam), plus peak memory.
+/// `Scripts/bench/engine.py` measures the same in PyTorch. Each timing is the median of `runs` after one warm-up.
+/// Peak memory is the kernel's peak resident set (VmHWM, reset before the first training step) during that
+/// step: `unet_train_peak_rss_mb` for the whole process and `unet_train_peak_delta_mb` above the resident set
+/// just before it. `unet_train_step_cpu_ms` is the CPU time (all threads) per step: a figure that other load
+/// on the machine disturbs much less than wall time.
+public enum EngineBenchmark {
+    /// Runs every measurement and returns `name=value` pairs in a fixed order; `progress` gets one line per step.
+    public static func run(runs: Int = 5, progress: (String) -> Void = { _ in }) throws -> [(name: String, value: Double)] {
+        let runs = max(1, runs)
+        var results: [(name: String, value: Double)] = []
+        var rng = RNG(seed: 0)
+        progress("BLAS kernels: \(BLAS.coreName), threads: \(Parallel.threads)")
+
+        // SGEMM 1024^3.
+        let n = 1024
+        let a = Tensor.randn([n, n], rng: &rng), b = Tensor.randn([n, n], rng: &rng)
+        let gemmMs = try median(runs) { _ = try Tensor.matmul(a, b) }
+        results.append(("sgemm_1024_gflops", 2 * Double(n * n * n) / (gemmMs * 1e6)))
+        progress("sgemm 1024: \(format(results.last?.value)) GFLOP/s")
+
+        // 3x3 conv 64 -> 64 on 1x64x128x128.
+        let x = Tensor.randn([1, 64, 128, 128], rng: &rng)
+        let conv = Conv2d(64, 64, kernelSize: 3, padding: 1, rng: &rng)
+        let convMs = try GradMode.noGrad { try median(runs) { _ = try conv(x) } }
+        results.append(("conv3x3_fwd_ms", convMs))
+        progress("conv3x3 forward: \(format(convMs)) ms")
+
+        // Reference UNet.
+        let net = ReferenceUNet(rng: &rng)
+        results.append(("unet_params", Double(net.parameterCount)))
+        let image = Tensor.randn([1, 4, 128, 128], rng: &rng)
+        let fwdMs = try GradMode.noGrad { try median(runs) { _ = try net(image) } }
+        results.append(("unet_fwd_ms", fwdMs))
+        progress("UNet forward (batch 1, 128x128): \(format(fwdMs)) ms")
+
+        let batch = Tensor.randn([8, 4, 128, 128], rng: &rng), target = Tensor.randn([8, 3, 128, 128], rng: &rng)
+        let optimizer = Adam(parameters: net.parameters, learningRate: 1e-4)
+        let step = {
+            optimizer.zeroGrad()
+            let loss = try Tensor.l1Loss(net(batch), target)
+            try loss.backward()
+            optimizer.step()
+        }
+        BufferPool.shared.trim()
+        let before = Memory.residentMB()
+        Memory.resetPeak()
+        try step()
+        let peak = Memory.peakMB()
+        let cpuBefore = Memory.cpuMilliseconds()
+        let trainMs = try median(runs, warmup: false) { try step() }
+        let trainCPU = (Memory.cpuMilliseconds() - cpuBefore) / Double(runs)
+        results.append(("unet_train_step_ms", trainMs))
+        results.append(("unet_train_step_cpu_ms", trainCPU))
+        results.append(("unet_train_peak_rss_mb", peak))
+        results.append(("unet_train_peak_delta_mb", peak - before))
+        progress("UNet train step (batch 8, L1, Adam): \(format(trainMs)) ms, peak RSS \(format(peak)) MB (+\(format(peak - before)) MB)")
+        return results
+    }
+
+    /// Median wall time in milliseconds of `runs` calls of `body`, after one warm-up call.
+    static func median(_ runs: Int, warmup: Bool = true, _ body: () throws -> Void) throws -> Double {
+        if warmup { try body() }
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+
+    private static func format(_ v: Double?) -> String { String(format: "%.1f", v ?? .nan) }
+}
+
+/// Resident-set readings from /proc (Linux; zero elsewhere) and process CPU time.
+enum Memory {
+    /// User + system CPU time of the process so far, in milliseconds (all threads).
+    static func cpuMilliseconds() -> Double {
+        var usage = rusage()
+        #if canImport(Glibc)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        let us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Int(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+        return Double(us) / 1000
+    }
+
+    /// Current resident set in MB.
+    static func residentMB() -> Double { statusField("VmRSS:") }
+    /// Peak resident set since start or the last `resetPeak`, in MB.
+    static func peakMB() -> Double { statusField("VmHWM:") }
+    /// Resets the kernel's peak-RSS mark (writes 5 to /proc/self/clear_refs).
+    static func resetPeak() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
+
+    private static func statusField(_ key: String) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(key) {
+            let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Double($0) } ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+}

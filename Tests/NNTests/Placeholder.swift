@@ -1,5 +1,0 @@
-import XCTest
-
-final class NNPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}

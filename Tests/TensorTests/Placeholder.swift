@@ -1,5 +1,0 @@
-import XCTest
-
-final class TensorPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
