@@ -1,0 +1,125 @@
+import NN
+import Tensor
+
+/// Configuration of ``Discriminator``: the network's shape, its fixed input resolution, and how much
+/// context around the mask it sees.
+public struct DiscriminatorConfig: Hashable, Codable, Sendable {
+    /// Encoder channel width per level; each level ends with a stride-2 convolution.
+    public var widths: [Int]
+    /// GroupNorm groups; must divide every width.
+    public var groups: Int
+    /// Side of the square the (result, mask, source) crop is resized to; a power of two, at least 2^depth.
+    public var resolution: Int
+    /// Context kept around the mask's bounding box, as a fraction of the box's longer side.
+    public var contextMargin: Double
+    /// Least context kept on each side of the box, in pixels.
+    public var minimumContext: Int
+
+    /// A configuration; the defaults (widths 16, 32, 64; 8 groups; 64 px; half the box of context, 8 px at
+    /// least) judge small objects at a few milliseconds per image.
+    public init(widths: [Int] = [16, 32, 64], groups: Int = 8, resolution: Int = 64,
+                contextMargin: Double = 0.5, minimumContext: Int = 8) {
+        self.widths = widths
+        self.groups = groups
+        self.resolution = resolution
+        self.contextMargin = contextMargin
+        self.minimumContext = minimumContext
+    }
+
+    /// Number of stride-2 head layers that take the encoder's output down to 1x1.
+    var headLayers: Int {
+        var side = resolution >> widths.count, n = 0
+        while side > 1 { side >>= 1; n += 1 }
+        return n
+    }
+
+    /// Throws an error naming the field when a value is out of range.
+    public func validate() throws {
+        let place = "DiscriminatorConfig"
+        guard (1...6).contains(widths.count) else {
+            throw LearningError.invalidConfig(what: place, reason: "widths must have 1 to 6 levels, got \(widths.count)")
+        }
+        guard groups >= 1 else { throw LearningError.invalidConfig(what: place, reason: "groups must be at least 1, got \(groups)") }
+        for w in widths where w < 1 || w > 4096 || w % groups != 0 {
+            throw LearningError.invalidConfig(what: place, reason: "width \(w) must be in 1...4096 and divisible by groups (\(groups))")
+        }
+        guard resolution >= (1 << widths.count), resolution <= 1024, resolution & (resolution - 1) == 0 else {
+            throw LearningError.invalidConfig(what: place,
+                                              reason: "resolution \(resolution) must be a power of two in \(1 << widths.count)...1024")
+        }
+        guard contextMargin.isFinite, contextMargin >= 0, contextMargin <= 10 else {
+            throw LearningError.invalidConfig(what: place, reason: "contextMargin \(contextMargin) must be in 0...10")
+        }
+        guard minimumContext >= 0 else {
+            throw LearningError.invalidConfig(what: place, reason: "minimumContext \(minimumContext) must not be negative")
+        }
+    }
+}
+
+/// One head stage: a 3x3 stride-2 convolution, GroupNorm and SiLU (`conv`, `norm`).
+final class HeadStage: Layer {
+    let conv: Conv2d, norm: GroupNorm
+
+    init(_ channels: Int, groups: Int, rng: inout RNG) {
+        conv = Conv2d(channels, channels, kernelSize: 3, stride: 2, padding: 1, rng: &rng)
+        norm = GroupNorm(groups: groups, channels: channels)
+    }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try norm(conv(x)).silu()     // (N, C, H, W) -> (N, C, H/2, W/2)
+    }
+
+    func namedParameters() -> [(name: String, parameter: Parameter)] {
+        scoped("conv", conv) + scoped("norm", norm)
+    }
+}
+
+/// The discriminator network in RORem's shape: a convolutional encoder over the concatenated
+/// (result, mask, source) = 7 channels, then a head of stride-2 conv + GroupNorm + SiLU stages down to 1x1,
+/// a 1x1 convolution to one value, and softplus.
+///
+/// Parameter names: `encoders.{l}.*` (``LevelBlock``), `downsamplers.{l}.*`, `head.{i}.conv.*`, `head.{i}.norm.*`, `out.*`.
+public final class DiscriminatorNetwork: Layer {
+    /// The configuration it was built with.
+    public let config: DiscriminatorConfig
+    let encoders: [LevelBlock], downsamplers: [Conv2d], head: [HeadStage], out: Conv2d
+
+    /// Builds the network with PyTorch default initialisation from `rng`; the configuration must be valid.
+    init(config: DiscriminatorConfig, rng: inout RNG) {
+        self.config = config
+        let w = config.widths
+        var enc: [LevelBlock] = [], down: [Conv2d] = []
+        for l in 0..<w.count {
+            enc.append(LevelBlock(l == 0 ? 7 : w[l - 1], w[l], groups: config.groups, rng: &rng))
+            down.append(Conv2d(w[l], w[l], kernelSize: 3, stride: 2, padding: 1, rng: &rng))
+        }
+        let last = w[w.count - 1]
+        encoders = enc
+        downsamplers = down
+        head = (0..<config.headLayers).map { _ in HeadStage(last, groups: config.groups, rng: &rng) }
+        out = Conv2d(last, 1, kernelSize: 1, rng: &rng)
+    }
+
+    /// (N, 7, R, R) with R the configured resolution -> (N) softplus outputs (>= 0; 1 means "removal succeeded").
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let r = config.resolution
+        guard x.rank == 4, x.shape[1] == 7, x.shape[2] == r, x.shape[3] == r else {
+            throw TensorError("DiscriminatorNetwork", "input \(x.shape) should be (N, 7, \(r), \(r))")
+        }
+        var h = x
+        for (block, down) in zip(encoders, downsamplers) {
+            h = try down(block(h))                  // (N, w[l], R/2^(l+1), R/2^(l+1))
+        }
+        for stage in head { h = try stage(h) }      // (N, C, 1, 1)
+        let value = try out(h)                      // (N, 1, 1, 1)
+        return try value.reshaped([x.shape[0]]).softplus()   // (N)
+    }
+
+    public func namedParameters() -> [(name: String, parameter: Parameter)] {
+        var all: [(name: String, parameter: Parameter)] = []
+        for (i, m) in encoders.enumerated() { all += scoped("encoders.\(i)", m) }
+        for (i, m) in downsamplers.enumerated() { all += scoped("downsamplers.\(i)", m) }
+        for (i, m) in head.enumerated() { all += scoped("head.\(i)", m) }
+        return all + scoped("out", out)
+    }
+}

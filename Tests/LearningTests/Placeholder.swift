@@ -1,5 +1,0 @@
-import XCTest
-
-final class LearningPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
