@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Creates the Python virtual environment .venv in the repository root (if missing) and installs a
+# requirements file into it. Idempotent: a stamp in .venv records the hash of each requirements
+# file already installed, so a second call with the same file does nothing and says so.
+#
+# Usage: Scripts/python-env.sh [REQUIREMENTS]   (default: Scripts/requirements-bench.txt)
+# Env:   PYTHON  the interpreter that creates the venv (default: python3)
+#        VENV    where the venv lives (default: .venv in the repository root)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+requirements="${1:-$root/Scripts/requirements-bench.txt}"
+python="${PYTHON:-python3}"
+venv="${VENV:-$root/.venv}"
+
+if [[ ! -f "$requirements" ]]; then
+    echo "python-env: requirements file not found: $requirements" >&2
+    exit 2
+fi
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    echo "python-env: creating virtual environment $venv with $("$python" --version 2>&1)"
+    "$python" -m venv "$venv"
+fi
+
+hash="$(sha256sum "$requirements" | cut -c1-16)"
+stamp="$venv/.installed-$(basename "$requirements")-$hash"
+if [[ -f "$stamp" ]]; then
+    echo "python-env: $(basename "$requirements") already installed in $venv"
+    exit 0
+fi
+
+echo "python-env: installing $(basename "$requirements") into $venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+rm -f "$venv/.installed-$(basename "$requirements")-"*
+touch "$stamp"
+echo "python-env: done"
