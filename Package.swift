@@ -26,10 +26,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
-        // C system libraries (Debian: libpng-dev, libjpeg-dev, libopenblas-dev, libreadline-dev; Scripts/setup installs them).
-        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // C libraries (Debian: libpng-dev, libjpeg-dev, libopenblas-dev, libreadline-dev; Scripts/setup installs them).
+        // OpenBLAS is not linked: Tensor loads libopenblas.so.0 at run time (dlopen) so that it can choose the fast
+        // kernels before the library initialises. Nothing may link it, or that choice comes too late.
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
 
         // PNG and JPEG codec core in C: libpng and libjpeg report errors by longjmp, which Swift cannot catch.
@@ -37,7 +36,7 @@ let package = Package(
         // Images and masks: codecs, geometry, compositing, quality metrics. No Tensor.
         .target(name: "Imaging", dependencies: ["CCodecs"], swiftSettings: optimized),
         // Tensors on OpenBLAS, reverse-mode autodiff, optimizers, RNG, safetensors.
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: optimized),
+        .target(name: "Tensor", swiftSettings: optimized),
         // Modules with PyTorch-named parameters, layers, LoRA, checkpoints.
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         // The Remover protocol, classical removers, high-resolution strategy.
@@ -49,19 +48,19 @@ let package = Package(
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang", swiftSettings: optimized),
         // Binds the language to the domain; REPL, notebooks, terminal images.
-        .target(name: "Workbench", dependencies: ["Lang", "Imaging", "Removal", "Curation", "CReadline"]),
+        .target(name: "Workbench", dependencies: ["Lang", "Imaging", "Removal", "Learning", "Curation", "CReadline"]),
         .executableTarget(name: "rorem", dependencies: [
-            "Workbench", "Imaging", "Removal", "Tensor", "NN",
+            "Workbench", "Imaging", "Removal", "Learning", "Tensor", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: optimized),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "RemovalTests", dependencies: ["Removal", "Imaging"], swiftSettings: optimized),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: optimized),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Curation"]),
-        .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Tensor", "NN"], swiftSettings: optimized),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Curation", "Learning"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),
     ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import NN
 import Removal
 
 /// `rorem bench`: in-process timings for Scripts/bench and Docs/BENCHMARKS.md.
@@ -8,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed in-process and print name=value lines.",
-        subcommands: [BenchRemove.self]
+        subcommands: [BenchRemove.self, BenchEngine.self]
     )
 }
 
@@ -59,6 +60,34 @@ struct BenchRemove: ParsableCommand {
             print("runs=\(runs)")
             print("median_ms=\(String(format: "%.2f", median))")
             print("min_ms=\(String(format: "%.2f", all.min() ?? median))")
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `rorem bench engine`: the tensor engine's speed (sgemm, conv, reference UNet) as name=value lines.
+struct BenchEngine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Time sgemm, a 3x3 conv and the reference UNet (forward and train step) and print name=value lines.",
+        discussion: "Scripts/bench/engine.py runs the same work in PyTorch and writes the ratios to Docs/BENCHMARKS.md."
+    )
+
+    @Option(name: .long, help: "Timed runs per measurement (median reported).") var runs: Int = 5
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
+
+    func run() throws {
+        do {
+            let results = try EngineBenchmark.run(runs: runs) { printError("bench: \($0)") }
+            for (name, value) in results {
+                let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.3f", value)
+                print("\(name)=\(text)")
+            }
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
