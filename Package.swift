@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Curation", "Learning"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging"]),

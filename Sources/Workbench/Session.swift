@@ -18,6 +18,7 @@ public final class Session {
         self.baseDirectory = baseDirectory ?? FileManager.default.currentDirectoryPath
         self.display = display
         DomainPrimitives.register(in: self)
+        CurationPrimitives.register(in: self)
     }
 
     /// `path` made absolute against `baseDirectory` (with `~` expanded).
