@@ -103,6 +103,8 @@ extension Interpreter {
             case (.record(var x), .record(let y)):
                 for (k, v) in zip(y.keys, y.values) { x[k] = v }
                 return .record(x)
+            case (.object(let x), .object(let y)):
+                if let sum = x.adding(y) { return sum }
             case (.string, _), (_, .string):
                 throw LangError.runtime("cannot add \(a.typeName) and \(b.typeName) (use str(x) or \"{x}\" to make text)", at: at)
             default: break

@@ -17,6 +17,8 @@ public protocol LangObject {
     var count: Int? { get }
     /// Whether this object equals `other` (default: never, except identity of class instances).
     func isEqual(to other: any LangObject) -> Bool
+    /// The value of `self + other` (e.g. concatenated datasets), or nil when `+` does not apply.
+    func adding(_ other: any LangObject) -> Value?
 }
 
 extension LangObject {
@@ -28,6 +30,8 @@ extension LangObject {
     public func iterate() -> [Value]? { nil }
     /// No count by default.
     public var count: Int? { nil }
+    /// `+` does not apply by default.
+    public func adding(_ other: any LangObject) -> Value? { nil }
     /// Identity for class instances, otherwise never equal.
     public func isEqual(to other: any LangObject) -> Bool {
         guard type(of: self) is AnyClass, type(of: other) is AnyClass else { return false }

@@ -73,12 +73,12 @@ final class CurationPrimitivesTests: XCTestCase {
         let p = split(ds, 0.8, seed: 5)
         print(len(p.train), len(p.test), p.train.name, len(take(ds, 3)), len(take(ds, 50)), len(take(ds, 0)))
         let all = concat(p.train, p.test)
-        print(len(all), len(concat(ds, ds, name: "twice")), concat(ds, ds, name: "twice").name)
+        print(len(all), len(concat(ds, ds, name: "twice")), concat(ds, ds, name: "twice").name, len(p.train + p.test + ds))
         let n = 0
         for pair in ds { n = n + 1 }
         print(n, ds[-1].name, shuffle(ds, seed: 2) == shuffle(ds, seed: 2))
         """)
-        XCTAssertEqual(out.text, "8 2 synth-s1:train 3 10 0\n10 20 twice\n10 synth-000009 true\n")
+        XCTAssertEqual(out.text, "8 2 synth-s1:train 3 10 0\n10 20 twice 20\n10 synth-000009 true\n")
         guard case .record(let parts)? = s.interpreter.global("p"), case .object(let tr as DatasetValue)? = parts["train"],
               case .object(let te as DatasetValue)? = parts["test"] else { return XCTFail("split must return {train, test}") }
         let names = tr.dataset.map(\.name) + te.dataset.map(\.name)
