@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
-        .testTarget(name: "CLITests", dependencies: ["Imaging"]),
+        .testTarget(name: "CLITests", dependencies: ["Imaging", "Learning"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -38,7 +38,8 @@ struct BenchRemove: ParsableCommand {
 
     @Argument(help: "The image.") var image: String
     @Option(name: .long, help: "The mask.") var mask: String
-    @Option(name: .long, help: "Removal method: \(Removers.names.joined(separator: ", ")).") var method: String = "patchmatch"
+    @Option(name: .long, help: "Removal method: \(Removers.names.joined(separator: ", ")), or unet with --checkpoint.") var method: String = "patchmatch"
+    @Option(name: .long, help: "Checkpoint for a learned method.") var checkpoint: String?
     @Option(name: .long, help: "Timed runs after one warm-up.") var runs: Int = 5
     @Option(name: .customLong("opt"), help: ArgumentHelp("A method option as KEY=VALUE (repeatable).", valueName: "key=value"))
     var options: [String] = []
@@ -49,7 +50,7 @@ struct BenchRemove: ParsableCommand {
 
     func run() throws {
         do {
-            let remover = try Removers.make(method, options: try parseOptions(options))
+            let remover = try makeRemover(method, checkpoint: checkpoint, options: try parseOptions(options))
             let img = try ImageIO.load(image)
             let m = try ImageIO.loadMask(mask)
             try m.checkSize(matches: img, what: "mask '\(mask)'")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Learning
 import Removal
 
 /// `rorem remove`: one image or a folder of images.
@@ -30,8 +31,11 @@ struct RemoveCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (single image) or existing folder (batch).")
     var output: String
 
-    @Option(name: .long, help: "Removal method: \(Removers.names.joined(separator: ", ")).")
+    @Option(name: .long, help: "Removal method: \((Removers.names + LearnedRemovers.names).joined(separator: ", ")).")
     var method: String = "patchmatch"
+
+    @Option(name: .long, help: "Checkpoint (.safetensors) for a learned method such as unet.")
+    var checkpoint: String?
 
     @Option(name: .long, help: "Grow the mask by this many pixels first (elliptical kernel).")
     var dilate: Int = 0
@@ -57,10 +61,16 @@ struct RemoveCommand: ParsableCommand {
     func run() throws {
         let remover: any Remover
         do {
-            remover = try Removers.make(method, options: try parseOptions(options))
-        } catch {
+            remover = try makeRemover(method, checkpoint: checkpoint, options: try parseOptions(options))
+        } catch let error as RemovalError {
+            printError("error: \(error)")
+            throw ExitCode(64) // a usage error: unknown method or option
+        } catch let error as ValidationError {
             printError("error: \(error)")
             throw ExitCode(64)
+        } catch {
+            printError("error: \(error)") // an unreadable or mismatched checkpoint
+            throw ExitCode(1)
         }
         let job = RemovalJob(remover: remover, dilate: dilate, resizeMask: resizeMask, quality: quality)
         if isFolder(input) {
@@ -129,6 +139,17 @@ struct RemoveCommand: ParsableCommand {
         printError(summary)
         if !failed.isEmpty { throw ExitCode(1) }
     }
+}
+
+/// A classical remover by name, or a learned one from its checkpoint.
+func makeRemover(_ name: String, checkpoint: String?, options: [String: Double]) throws -> any Remover {
+    if LearnedRemovers.names.contains(name.lowercased()) {
+        guard let checkpoint else { throw ValidationError("--method \(name) needs --checkpoint PATH (a .safetensors file)") }
+        guard options.isEmpty else { throw ValidationError("--opt does not apply to \(name); its settings are in the checkpoint") }
+        return try LearnedRemovers.make(name, path: checkpoint)
+    }
+    if checkpoint != nil { throw ValidationError("--checkpoint applies only to learned methods (\(LearnedRemovers.names.joined(separator: ", ")))") }
+    return try Removers.make(name, options: options)
 }
 
 /// Parses `KEY=VALUE` option strings into numbers.
