@@ -121,19 +121,32 @@ final class PatchMatchBehaviourTests: XCTestCase {
         }
     }
 
-    func testPyramidHalvesUntilTheHoleIsAtMostEightPatchesThick() throws {
+    func testPyramidHalvesUntilTheHoleIsAboutOneAndAHalfPatchesThick() throws {
         let hole = try Fixtures.rect(width: 512, height: 256, x: 150, y: 50, w: 200, h: 150).values.map { $0 >= 0.5 }
         XCTAssertEqual(PatchPyramid.thickness(hole, width: 512, height: 256), 75)
         let plane = Plane(width: 512, height: 256, channels: 1, data: [Float](repeating: 0, count: 512 * 256))
         let floors = PatchPyramid.build(image: plane, hole: hole, patchSize: 7)
-        // 75 px thick (> 8 * 7) -> 38 px: stop. Sizes 512x256, 256x128.
-        XCTAssertEqual(floors.map { $0.plane.width }, [512, 256])
-        XCTAssertEqual(floors.map { $0.plane.height }, [256, 128])
+        // Thickness 75 -> 38 -> 19 -> 10 px; 10 <= 1.5 * 7: stop. Sizes 512x256 down to 64x32.
+        XCTAssertEqual(floors.map { $0.plane.width }, [512, 256, 128, 64])
+        XCTAssertEqual(floors.map { $0.plane.height }, [256, 128, 64, 32])
         XCTAssertEqual(floors[1].hole.filter { $0 }.count, 100 * 75)
+        // Columns 150...349 -> 18...43 (26), rows 50...199 -> 6...24 (19) at 1/8 scale.
+        XCTAssertEqual(floors[3].hole.filter { $0 }.count, 26 * 19)
+        XCTAssertEqual(PatchPyramid.thickness(floors[3].hole, width: 64, height: 32), 10)
+    }
+
+    func testPyramidStopsWhereTooFewPatchesRemain() throws {
+        // A 50x50 hole in 80x80: 25 px thick, then 13 at 40x40 (still over 1.5 patches), but halving again
+        // would leave a 20 px side, under 3 patches of 7.
+        let hole = try Fixtures.rect(width: 80, height: 80, x: 15, y: 15, w: 50, h: 50).values.map { $0 >= 0.5 }
+        let plane = Plane(width: 80, height: 80, channels: 1, data: [Float](repeating: 0, count: 80 * 80))
+        let floors = PatchPyramid.build(image: plane, hole: hole, patchSize: 7)
+        XCTAssertEqual(floors.map { $0.plane.width }, [80, 40])
+        XCTAssertEqual(PatchPyramid.thickness(floors[1].hole, width: 40, height: 40), 13)
     }
 
     func testLargeHoleRunsThePyramid() throws {
-        // A 180x170 hole in 400x360 stripes is 85 px thick: two levels.
+        // A 180x170 hole in 400x360 stripes is 85 px thick: several levels.
         let image = try Fixtures.stripes(width: 400, height: 360, period: 6)
         let mask = try Fixtures.rect(width: 400, height: 360, x: 110, y: 95, w: 180, h: 170)
         let result = try PatchMatchRemover().inpaint(image, mask: mask)
