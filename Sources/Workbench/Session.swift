@@ -19,6 +19,7 @@ public final class Session {
         self.display = display
         DomainPrimitives.register(in: self)
         CurationPrimitives.register(in: self)
+        ModelPrimitives.register(in: self)
     }
 
     /// `path` made absolute against `baseDirectory` (with `~` expanded).
