@@ -210,3 +210,14 @@ final class PseudoTerminal {
         return out
     }
 }
+
+extension PseudoTerminal {
+    /// The `rorem` executable: beside the test bundle, else in this package's .build folder.
+    static var roremBinary: String? {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? CommandLine.arguments[0])
+            .deletingLastPathComponent()
+        let candidates = [bundleDir.appendingPathComponent("rorem").path] +
+            ["debug", "release"].map { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/\($0)/rorem").standardized.path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}

@@ -15,14 +15,8 @@ final class REPLTerminalTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: home)
     }
 
-    /// The `rorem` executable: beside the test bundle, else in this package's .build folder.
-    static var binary: String? {
-        let bundleDir = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? CommandLine.arguments[0])
-            .deletingLastPathComponent()
-        let candidates = [bundleDir.appendingPathComponent("rorem").path] +
-            ["debug", "release"].map { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/\($0)/rorem").standardized.path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    /// The `rorem` executable (see `PseudoTerminal.roremBinary`).
+    static var binary: String? { PseudoTerminal.roremBinary }
 
     func binaryPath(file: StaticString = #filePath, line: UInt = #line) throws -> String {
         guard let binary = REPLTerminalTests.binary else {

@@ -16,14 +16,8 @@ final class ReviewTerminalTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: home)
     }
 
-    /// The `rorem` executable: beside the test bundle, else in this package's .build folder.
-    static var binary: String? {
-        let bundleDir = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? CommandLine.arguments[0])
-            .deletingLastPathComponent()
-        let candidates = [bundleDir.appendingPathComponent("rorem").path] +
-            ["debug", "release"].map { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/\($0)/rorem").standardized.path }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    /// The `rorem` executable (see `PseudoTerminal.roremBinary`).
+    static var binary: String? { PseudoTerminal.roremBinary }
 
     /// Starts the REPL with history under `home` and images drawn by `images` (a `ROREM_IMAGES` value).
     func startREPL(images: String, file: StaticString = #filePath, line: UInt = #line) throws -> PseudoTerminal {
