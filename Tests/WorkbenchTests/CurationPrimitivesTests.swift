@@ -8,30 +8,7 @@ import XCTest
 
 /// Script-level tests of the dataset, store and label primitives, checked against the Curation API and
 /// hand-computed numbers.
-final class CurationPrimitivesTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "rorem-curation-prims-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    /// A session whose relative paths resolve in the test's temporary folder.
-    private func session() -> (Session, CapturedOutput) {
-        let out = CapturedOutput()
-        return (Session(output: out, baseDirectory: dir), out)
-    }
-
-    private func object<T>(_ s: Session, _ name: String, as type: T.Type) throws -> T {
-        guard case .object(let o as T)? = s.interpreter.global(name) else {
-            throw PrimitiveError("global \(name) is not a \(T.self)")
-        }
-        return o
-    }
+final class CurationPrimitivesTests: SessionTestCase {
 
     private var evaluated = 0
 

@@ -7,28 +7,7 @@ import XCTest
 
 /// Script-level tests of the model primitives (unet, discriminator, train, save_model, load_model, score,
 /// remover("unet", path)), plot and save_json, checked against the Learning API on tiny sizes.
-final class ModelPrimitivesTests: XCTestCase {
-    var dir = ""
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "rorem-model-prims-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    private func session() -> (Session, CapturedOutput) {
-        let out = CapturedOutput()
-        return (Session(output: out, baseDirectory: dir), out)
-    }
-
-    private func global<T>(_ s: Session, _ name: String, as type: T.Type) throws -> T {
-        guard case .object(let o as T)? = s.interpreter.global(name) else { throw PrimitiveError("global \(name) is not a \(T.self)") }
-        return o
-    }
-
+final class ModelPrimitivesTests: SessionTestCase {
     private func number(_ s: Session, _ name: String) throws -> Double {
         guard let n = s.interpreter.global(name)?.number else { throw PrimitiveError("global \(name) is not a number") }
         return n
@@ -62,7 +41,7 @@ final class ModelPrimitivesTests: XCTestCase {
         // The loss of the first step is that of an untrained network; 40 steps must at least cut it by a third.
         XCTAssertLessThan(try number(s, "last"), 0.67 * (try number(s, "first")))
         // The language's model is Learning's UNetRemover and its checkpoint loads with the Swift API.
-        let m = try global(s, "m", as: RemoverValue.self)
+        let m = try object(s, "m", as: RemoverValue.self)
         XCTAssertTrue(m.remover is UNetRemover)
         let loaded = try UNetRemover.load(path: dir + "/ck/m.safetensors")
         XCTAssertEqual(loaded.config.widths, [8, 16])
@@ -79,8 +58,8 @@ final class ModelPrimitivesTests: XCTestCase {
         let one = score(d, ds[0].source, ds[0].mask, ds[0].target)
         let many = score(d, good)
         """)
-        let d = try global(s, "d", as: DiscriminatorValue.self)
-        let ds = try global(s, "ds", as: DatasetValue.self).dataset
+        let d = try object(s, "d", as: DiscriminatorValue.self)
+        let ds = try object(s, "ds", as: DatasetValue.self).dataset
         let expected = try d.model.score(source: ds[0].loadSource(), mask: ds[0].loadMask(), result: XCTUnwrap(ds[0].loadTarget()))
         XCTAssertEqual(try number(s, "one"), expected, accuracy: 1e-12)
         guard case .list(let many)? = s.interpreter.global("many") else { return XCTFail("score of candidates is not a list") }
@@ -117,7 +96,7 @@ final class ModelPrimitivesTests: XCTestCase {
         let table = [{stage: "r0", a: 0.2, b: 0.3}, {stage: "r1", a: 0.5, b: nil}, {stage: "r2", a: 0.7, b: 0.6}]
         let img = plot(table, y: ["a", "b"], x: "stage", title: "success", path: "out/p.png", width: 200, height: 120)
         """)
-        let image = try global(s, "img", as: ImageValue.self).image
+        let image = try object(s, "img", as: ImageValue.self).image
         XCTAssertEqual([image.width, image.height], [200, 120])
         func count(_ rgb: [Float]) -> Int {
             (0..<(image.width * image.height)).filter { p in (0..<3).allSatisfy { abs(image.pixels[p * 3 + $0] - rgb[$0]) < 1e-6 } }.count
@@ -163,10 +142,10 @@ final class ModelPrimitivesTests: XCTestCase {
         let b = random_masks(ds, per_image: 2, seed: 7)
         let c = random_masks(ds, per_image: 2, seed: 8)
         """)
-        let ds = try global(s, "ds", as: DatasetValue.self).dataset
-        let a = try global(s, "a", as: DatasetValue.self).dataset
-        let b = try global(s, "b", as: DatasetValue.self).dataset
-        let c = try global(s, "c", as: DatasetValue.self).dataset
+        let ds = try object(s, "ds", as: DatasetValue.self).dataset
+        let a = try object(s, "a", as: DatasetValue.self).dataset
+        let b = try object(s, "b", as: DatasetValue.self).dataset
+        let c = try object(s, "c", as: DatasetValue.self).dataset
         XCTAssertEqual(a.count, 6)
         for (k, pair) in a.pairs.enumerated() {
             let source = try ds[k / 2].loadSource()
