@@ -76,8 +76,8 @@ extension Mask {
         return Mask(validWidth: width, height: height, values: blurred)
     }
 
-    /// Convolves a (H, W) plane with `kernel` along rows then columns, edges clamped.
-    static func separableBlur(_ plane: [Float], width w: Int, height h: Int, kernel: [Float]) -> [Float] {
+    /// Convolves a (H, W) plane with `kernel` (odd length, centred) along rows then columns, edges clamped.
+    public static func separableBlur(_ plane: [Float], width w: Int, height h: Int, kernel: [Float]) -> [Float] {
         let r = kernel.count / 2
         var tmp = [Float](repeating: 0, count: w * h)
         for y in 0..<h {

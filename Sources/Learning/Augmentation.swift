@@ -46,18 +46,36 @@ enum Augmentation {
         return out
     }
 
-    /// Random flips of a judged sample (the discriminator crops around the mask itself).
-    static func flipped(_ s: JudgedSample, horizontal: Bool, vertical: Bool, rng: inout RNG) -> JudgedSample {
-        var out = s
-        if horizontal && rng.nextFloat() < 0.5 {
-            out = JudgedSample(source: out.source.oriented(exif: 2), mask: flip(out.mask, exif: 2),
-                               result: out.result.oriented(exif: 2), label: out.label)
-        }
-        if vertical && rng.nextFloat() < 0.5 {
-            out = JudgedSample(source: out.source.oriented(exif: 4), mask: flip(out.mask, exif: 4),
-                               result: out.result.oriented(exif: 4), label: out.label)
+    /// A judged sample under a random label-preserving transform: flips (as configured), or with `turns` any of
+    /// the eight orientations (rotations by quarter turns and mirrorings); with `colors` also a random permutation
+    /// of the colour channels and, with probability 1/2, inversion (`1 - x`), applied to source and result alike.
+    /// Masked PSNR and L1 against a ground truth are exactly invariant under all of these, so the oracle's label
+    /// holds for the transformed sample; a person's judgement of a leftover blob does not depend on them either.
+    /// (The discriminator crops around the mask itself.)
+    static func judged(_ s: JudgedSample, config: TrainingConfig, rng: inout RNG) -> JudgedSample {
+        let exif = orientation(config: config, rng: &rng)
+        var out = JudgedSample(source: s.source.oriented(exif: exif), mask: flip(s.mask, exif: exif),
+                               result: s.result.oriented(exif: exif), label: s.label)
+        if config.colorAugmentation {
+            let recolor = ColorTransform.random(rng: &rng)
+            out.source = recolor.apply(out.source)
+            out.result = recolor.apply(out.result)
         }
         return out
+    }
+
+    /// The EXIF orientation (1...8) of a random transform: 1, 2 (left-right) and 4 (top-bottom), or their product
+    /// 3, as the flips allow; any of the eight with `turns`.
+    static func orientation(config: TrainingConfig, rng: inout RNG) -> Int {
+        if config.quarterTurns { return 1 + rng.nextInt(8) }
+        let h = config.horizontalFlips && rng.nextFloat() < 0.5
+        let v = config.verticalFlips && rng.nextFloat() < 0.5
+        switch (h, v) {
+        case (false, false): return 1
+        case (true, false): return 2
+        case (false, true): return 4
+        case (true, true): return 3
+        }
     }
 
     /// A mask mirrored like `Image.oriented(exif:)` (2: left-right, 4: top-bottom), keeping soft values.
@@ -81,5 +99,39 @@ enum Augmentation {
         }
         guard b >= a else { return min(max(0, a), last) }
         return a + rng.nextInt(b - a + 1)
+    }
+}
+
+/// A permutation of the first three channels, optionally followed by inversion of those channels.
+struct ColorTransform: Equatable {
+    /// `permutation[k]` is the source channel of output channel k.
+    var permutation: [Int]
+    var inverted: Bool
+
+    static let permutations = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
+
+    static func random(rng: inout RNG) -> ColorTransform {
+        let p = permutations[rng.nextInt(permutations.count)]
+        return ColorTransform(permutation: p, inverted: rng.nextFloat() < 0.5)
+    }
+
+    /// The transformed image; images with fewer than three channels are only inverted, extra channels (alpha)
+    /// are kept as they are.
+    func apply(_ image: Image) -> Image {
+        let c = image.channels
+        var out = image
+        let colour = min(c, 3)
+        image.pixels.withUnsafeBufferPointer { src in
+            out.pixels.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<image.pixelCount {
+                    let base = i * c
+                    for k in 0..<colour {
+                        let v = src[base + (c >= 3 ? permutation[k] : k)]
+                        dst[base + k] = inverted ? 1 - v : v
+                    }
+                }
+            }
+        }
+        return out
     }
 }

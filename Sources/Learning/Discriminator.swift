@@ -37,8 +37,9 @@ public final class Discriminator: @unchecked Sendable {
         return PixelRect(x: x0, y: y0, width: w, height: h)
     }
 
-    /// The network input (1, 7, R, R) for one example: result and source in [-1, 1] and the mask (soft after
-    /// resizing) in [0, 1], cropped by ``contextBox(for:)`` and resized to the configured resolution.
+    /// The network input (1, C, R, R) for one example: result and source in [-1, 1] and the mask (soft after
+    /// resizing) in [0, 1], cropped by ``contextBox(for:)`` and resized to the configured resolution; with
+    /// ``DiscriminatorConfig/contextResidual`` also ``ContextResidual/compute(source:mask:result:)`` (C = 10).
     public func prepare(source: Image, mask: Mask, result: Image) throws -> Tensor {
         try mask.checkSize(matches: source)
         try mask.checkSize(matches: result, what: "mask (against the result)")
@@ -47,10 +48,13 @@ public final class Discriminator: @unchecked Sendable {
         let src = try source.cropped(to: box).resized(width: r, height: r)
         let res = try result.cropped(to: box).resized(width: r, height: r)
         let m = try mask.cropped(to: box).resized(width: r, height: r, threshold: nil)
-        let parts = [try ImageTensor.batch([res], scale: .signed),   // (1, 3, R, R)
+        var parts = [try ImageTensor.batch([res], scale: .signed),   // (1, 3, R, R)
                      try ImageTensor.batch([m], binary: false),       // (1, 1, R, R)
                      try ImageTensor.batch([src], scale: .signed)]    // (1, 3, R, R)
-        return try Tensor.concat(parts, axis: 1)                      // (1, 7, R, R)
+        if config.contextResidual {
+            parts.append(try ContextResidual.compute(source: src, mask: m, result: res))   // (1, 3, R, R)
+        }
+        return try Tensor.concat(parts, axis: 1)                      // (1, 7 or 10, R, R)
     }
 
     /// Raw softplus outputs (N) for prepared inputs (N, 7, R, R); records a graph unless run under no-grad.

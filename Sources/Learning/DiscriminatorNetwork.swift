@@ -14,16 +14,39 @@ public struct DiscriminatorConfig: Hashable, Codable, Sendable {
     public var contextMargin: Double
     /// Least context kept on each side of the box, in pixels.
     public var minimumContext: Int
+    /// Whether the network also sees the context residual: the result minus what the surroundings predict inside
+    /// the mask (a normalised Gaussian convolution of the unmasked source), three more input channels. Without it
+    /// a judge trained from scratch on a few hundred labels cannot tell how far a fill is from its surroundings
+    /// (see Docs/learning.md, "Why the context residual"). Checkpoints written before this field existed load
+    /// with it off.
+    public var contextResidual: Bool
+
+    /// Input channels of the network: result, mask and source (7), plus the residual (10).
+    public var inputChannels: Int { contextResidual ? 10 : 7 }
 
     /// A configuration; the defaults (widths 16, 32, 64; 8 groups; 64 px; half the box of context, 8 px at
     /// least) judge small objects at a few milliseconds per image.
     public init(widths: [Int] = [16, 32, 64], groups: Int = 8, resolution: Int = 64,
-                contextMargin: Double = 0.5, minimumContext: Int = 8) {
+                contextMargin: Double = 0.5, minimumContext: Int = 8, contextResidual: Bool = true) {
         self.widths = widths
         self.groups = groups
         self.resolution = resolution
         self.contextMargin = contextMargin
         self.minimumContext = minimumContext
+        self.contextResidual = contextResidual
+    }
+
+    enum CodingKeys: String, CodingKey { case widths, groups, resolution, contextMargin, minimumContext, contextResidual }
+
+    /// Decodes a stored configuration; `contextResidual` is false when absent (checkpoints from before it existed).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        widths = try c.decode([Int].self, forKey: .widths)
+        groups = try c.decode(Int.self, forKey: .groups)
+        resolution = try c.decode(Int.self, forKey: .resolution)
+        contextMargin = try c.decode(Double.self, forKey: .contextMargin)
+        minimumContext = try c.decode(Int.self, forKey: .minimumContext)
+        contextResidual = try c.decodeIfPresent(Bool.self, forKey: .contextResidual) ?? false
     }
 
     /// Number of stride-2 head layers that take the encoder's output down to 1x1.
@@ -75,7 +98,7 @@ final class HeadStage: Layer {
 }
 
 /// The discriminator network in RORem's shape: a convolutional encoder over the concatenated
-/// (result, mask, source) = 7 channels, then a head of stride-2 conv + GroupNorm + SiLU stages down to 1x1,
+/// (result, mask, source) = 7 channels (10 with the context residual), then a head of stride-2 conv + GroupNorm + SiLU stages down to 1x1,
 /// a 1x1 convolution to one value, and softplus.
 ///
 /// Parameter names: `encoders.{l}.*` (``LevelBlock``), `downsamplers.{l}.*`, `head.{i}.conv.*`, `head.{i}.norm.*`, `out.*`.
@@ -90,7 +113,7 @@ public final class DiscriminatorNetwork: Layer {
         let w = config.widths
         var enc: [LevelBlock] = [], down: [Conv2d] = []
         for l in 0..<w.count {
-            enc.append(LevelBlock(l == 0 ? 7 : w[l - 1], w[l], groups: config.groups, rng: &rng))
+            enc.append(LevelBlock(l == 0 ? config.inputChannels : w[l - 1], w[l], groups: config.groups, rng: &rng))
             down.append(Conv2d(w[l], w[l], kernelSize: 3, stride: 2, padding: 1, rng: &rng))
         }
         let last = w[w.count - 1]
@@ -100,11 +123,12 @@ public final class DiscriminatorNetwork: Layer {
         out = Conv2d(last, 1, kernelSize: 1, rng: &rng)
     }
 
-    /// (N, 7, R, R) with R the configured resolution -> (N) softplus outputs (>= 0; 1 means "removal succeeded").
+    /// (N, C, R, R) with C the configured ``DiscriminatorConfig/inputChannels`` and R the resolution
+    /// -> (N) softplus outputs (>= 0; 1 means "removal succeeded").
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let r = config.resolution
-        guard x.rank == 4, x.shape[1] == 7, x.shape[2] == r, x.shape[3] == r else {
-            throw TensorError("DiscriminatorNetwork", "input \(x.shape) should be (N, 7, \(r), \(r))")
+        let r = config.resolution, c = config.inputChannels
+        guard x.rank == 4, x.shape[1] == c, x.shape[2] == r, x.shape[3] == r else {
+            throw TensorError("DiscriminatorNetwork", "input \(x.shape) should be (N, \(c), \(r), \(r))")
         }
         var h = x
         for (block, down) in zip(encoders, downsamplers) {

@@ -56,7 +56,7 @@ public struct Trainer {
                     throw LearningError.invalidData(what: what, reason: "label \(s.label) must be in 0...1")
                 }
                 var rng = Augmentation.rng(seed: cfg.seed, step: step, slot: slot)
-                let f = Augmentation.flipped(s, horizontal: cfg.horizontalFlips, vertical: cfg.verticalFlips, rng: &rng)
+                let f = Augmentation.judged(s, config: cfg, rng: &rng)
                 inputs.append(try discriminator.prepare(source: f.source, mask: f.mask, result: f.result))   // (1, 7, R, R)
                 labels.append(Float(f.label))
             }

@@ -25,6 +25,12 @@ public struct TrainingConfig: Hashable, Codable, Sendable {
     public var horizontalFlips: Bool
     /// Mirror samples top-bottom with probability 1/2 (off by default: photos have an up).
     public var verticalFlips: Bool
+    /// Discriminator only: draw each sample's orientation from all eight (quarter turns and mirrorings) instead
+    /// of the flips above.
+    public var quarterTurns: Bool
+    /// Discriminator only: permute the colour channels at random and invert them with probability 1/2 (the same
+    /// transform for source and result).
+    public var colorAugmentation: Bool
     /// Remover only: weight of masked pixels in the L1 loss relative to unmasked ones (see Docs/learning.md).
     public var maskWeight: Float
     /// Seeds the batch order and the augmentation (model weights are seeded when the model is built).
@@ -38,11 +44,12 @@ public struct TrainingConfig: Hashable, Codable, Sendable {
     public init(steps: Int = 500, epochs: Int? = nil, batchSize: Int = 8, learningRate: Float = 2e-3,
                 warmupSteps: Int = 20, finalLearningRateFraction: Float = 0.1, weightDecay: Float = 0.01,
                 gradientClip: Float? = 1, cropSize: Int = 64, horizontalFlips: Bool = true, verticalFlips: Bool = false,
-                maskWeight: Float = 6, seed: UInt64 = 0, checkpointPath: String? = nil, checkpointEvery: Int = 0) {
+                quarterTurns: Bool = false, colorAugmentation: Bool = false, maskWeight: Float = 6, seed: UInt64 = 0, checkpointPath: String? = nil, checkpointEvery: Int = 0) {
         self.steps = steps; self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
         self.warmupSteps = warmupSteps; self.finalLearningRateFraction = finalLearningRateFraction
         self.weightDecay = weightDecay; self.gradientClip = gradientClip; self.cropSize = cropSize
-        self.horizontalFlips = horizontalFlips; self.verticalFlips = verticalFlips; self.maskWeight = maskWeight
+        self.horizontalFlips = horizontalFlips; self.verticalFlips = verticalFlips
+        self.quarterTurns = quarterTurns; self.colorAugmentation = colorAugmentation; self.maskWeight = maskWeight
         self.seed = seed; self.checkpointPath = checkpointPath; self.checkpointEvery = checkpointEvery
     }
 

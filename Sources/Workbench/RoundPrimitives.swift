@@ -96,8 +96,10 @@ enum RoundPrimitives {
             help: """
             name: the model name its candidates are recorded under (one per stage, e.g. "unet-r2"); the evaluation gets the
             same name. The oracle (min_psnr, max_l1) labels every result; disc: also labels them at threshold.
-            Returns {name, count, sr_oracle, sr_discriminator (nil without disc), psnr, ssim, l1, candidates, scores (the
-            discriminator's score of each candidate, nil without disc)}.
+            Returns {name, count, sr_oracle, sr_discriminator (the share the discriminator accepts at threshold; nil
+            without disc), sr_expected (its mean score: a judge trained with MSE on 0/1 labels scores the probability of
+            success, so the mean estimates the success rate without a threshold's bias), psnr, ssim, l1, candidates,
+            scores (the discriminator's score of each candidate, nil without disc)}.
             """,
             example: "evaluate_model(st, m, test, \"unet-r0\", round: 0, disc: d).sr_oracle"
         ) { args in
@@ -124,8 +126,10 @@ enum RoundPrimitives {
             let summary = try ModelPrimitives.learning("evaluate_model") { try store.evaluate(cands.candidates, name: name, round: round) }
             let m = summary.metrics
             let srDisc: Value = disc.flatMap { m["success_rate:discriminator:\($0.name)"] }.map { .number($0) } ?? .nil
+            let expected: Value = disc == nil || discScores.isEmpty ? .nil : .number(discScores.reduce(0, +) / Double(discScores.count))
             return .record(Record([("name", .string(name)), ("count", .number(Double(summary.count))),
                                    ("sr_oracle", m["success_rate:oracle:oracle"].map { .number($0) } ?? .nil), ("sr_discriminator", srDisc),
+                                   ("sr_expected", expected),
                                    ("psnr", m["psnr_masked"].map { .number($0) } ?? .nil), ("ssim", m["ssim_masked"].map { .number($0) } ?? .nil),
                                    ("l1", m["l1_masked"].map { .number($0) } ?? .nil), ("candidates", .object(cands)),
                                    ("scores", disc == nil ? .nil : .list(discScores.map { .number($0) }))]))
@@ -133,6 +137,12 @@ enum RoundPrimitives {
     }
 
     static func registerJSON(in session: Session) {
+        session.interpreter.register(Primitive("output_dir", [Parameter("default", .string)],
+                                               summary: "The folder given to `rorem run --out`, or `default` (resolved against the script's folder) without one.",
+                                               example: "let out = output_dir(\"../out/paper_loop\")") { [unowned session] args in
+            if let dir = session.outputDirectory { return .string(dir) }
+            return .string(session.resolve(try args.string("default")))
+        })
         session.interpreter.register(Primitive("save_json", [Parameter("value"), Parameter("path", .string)],
                                                summary: "Writes a value as JSON (records keep their field order; other objects become their summary); returns the path.",
                                                example: "save_json(table, \"out/paper_loop.json\")") { [unowned session] args in

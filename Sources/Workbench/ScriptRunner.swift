@@ -36,9 +36,17 @@ public enum ScriptRunner {
             display = TerminalImages.makeDisplay()
         }
         let session = Session(output: output, baseDirectory: base, display: display)
+        session.outputDirectory = out.map { absolute($0) }
         let (status, report) = session.interpreter.runReporting(source)
         if let r = report { errors(r) }
         return status
+    }
+
+    /// `path` made absolute against the working directory.
+    static func absolute(_ path: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return expanded }
+        return (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(expanded)
     }
 
     static func runNotebook(_ source: String, path: String, base: String, out: String?,
@@ -46,6 +54,7 @@ public enum ScriptRunner {
         let notebook = Notebook(parsing: source)
         let sink = NotebookSink()
         let session = Session(output: sink, baseDirectory: base)
+        session.outputDirectory = out.map { absolute($0) }
         session.display = sink
         sink.session = session
         var outputs: [CellOutput] = []

@@ -11,6 +11,8 @@ public final class Session {
     public var baseDirectory: String
     /// Where `show` sends images (nil: print the summary only).
     public var display: ImageDisplay?
+    /// The folder a run writes into (`rorem run --out DIR`), absolute; `output_dir(default)` returns it.
+    public var outputDirectory: String?
 
     /// A fresh session writing text to `output`; relative paths resolve against `baseDirectory` (default: the working directory).
     public init(output: OutputSink = StandardOutput(), baseDirectory: String? = nil, display: ImageDisplay? = nil) {

@@ -13,6 +13,7 @@ extension ModelPrimitives {
              Parameter("steps", .integer, default: .number(300)), Parameter("epochs", .integer, default: .nil),
              Parameter("batch", .integer, default: .number(8)), Parameter("lr", .number, default: .number(2e-3)),
              Parameter("crop", .integer, default: .nil), Parameter("flips", .bool, default: .bool(true)),
+             Parameter("turns", .bool, default: .bool(false)), Parameter("colors", .bool, default: .bool(false)),
              Parameter("seed", .integer, default: .number(0)), Parameter("by", .string, default: .string("oracle")),
              Parameter("store", .object("store"), default: .nil), Parameter("name", .string, default: .nil),
              Parameter("checkpoint", .string, default: .nil), Parameter("every", .integer, default: .number(0)),
@@ -23,6 +24,9 @@ extension ModelPrimitives {
             data for a discriminator: candidates (or a list of them) with the decisions of annotator `by` (default oracle).
             steps or epochs; batch; lr (peak learning rate); crop: square training crops (default: 64, or the images'
             shorter side when smaller); flips: random left-right mirroring; seed: batch order and augmentation.
+            discriminator only: turns: any of the 8 orientations (quarter turns and mirrorings) instead of flips;
+            colors: random colour-channel permutations and inversion. The oracle's masked PSNR and L1 do not change
+            under either, so its labels stay true.
             store: + name: saves the checkpoint as STORE/checkpoints/NAME.safetensors and records it in the store;
             checkpoint: an explicit path instead; every: also save every that many steps.
             On a terminal a progress bar with the loss runs on standard error; Ctrl-C stops after the current step,
@@ -42,6 +46,8 @@ extension ModelPrimitives {
         config.batchSize = try args.int("batch")
         config.learningRate = Float(try args.number("lr"))
         config.horizontalFlips = args["flips"] == .bool(true)
+        config.quarterTurns = args["turns"] == .bool(true)
+        config.colorAugmentation = args["colors"] == .bool(true)
         config.seed = try seed(args)
         config.maskWeight = Float(try args.number("mask_weight"))
         config.warmupSteps = try args.int("warmup")

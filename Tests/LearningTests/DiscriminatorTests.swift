@@ -49,7 +49,7 @@ final class DiscriminatorTests: XCTestCase {
 
         let image = try Image(width: 400, height: 300, channels: 3, value: 0.5)
         let input = try judge.prepare(source: image, mask: mask, result: image)
-        XCTAssertEqual(input.shape, [1, 7, 64, 64])
+        XCTAssertEqual(input.shape, [1, 10, 64, 64])
         // The mask channel (index 3) covers the middle half of the crop's width: 20 of 40 px.
         let maskPlane = Array(input.values[(3 * 64 * 64)..<(4 * 64 * 64)])
         XCTAssertEqual(Double(maskPlane.reduce(0, +)) / Double(64 * 64), 20.0 * 10.0 / 1600.0, accuracy: 0.01)

@@ -101,6 +101,9 @@ final class RoundsTests: XCTestCase {
         }
         XCTAssertEqual(ev["sr_oracle"]?.number, try rate(.oracle()))
         XCTAssertEqual(ev["sr_discriminator"]?.number, try rate(.discriminator("disc-r1")))
+        // The expected success rate is the mean of the discriminator's scores of those candidates.
+        let testScores = try RoundPrimitives.scores(d.model, testCands)
+        XCTAssertEqual(ev["sr_expected"]?.number ?? -1, testScores.reduce(0, +) / 6, accuracy: 1e-12)
         let psnr = try testCands.map { c in try Quality.psnr(c.result.loadImage(), XCTUnwrap(c.target).loadImage(), mask: c.mask.loadMask()) }
         XCTAssertEqual(ev["psnr"]?.number ?? 0, psnr.map { min(100, $0) }.reduce(0, +) / 6, accuracy: 1e-9)
         XCTAssertEqual(ev["count"], .number(6))

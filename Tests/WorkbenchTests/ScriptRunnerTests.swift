@@ -60,6 +60,17 @@ final class ScriptRunnerTests: XCTestCase {
         XCTAssertTrue(text.contains("<image 4x4 rgb> -> "))
     }
 
+    func testOutputDirIsTheOutFolderOrTheDefault() throws {
+        let path = try write("o.rorem", "print(output_dir(\"results\"))")
+        XCTAssertEqual(run(path).1, folder + "/results\n")
+        XCTAssertEqual(run(path, out: folder + "/given").1, folder + "/given\n")
+        let nb = try write("o.md", "```rorem\nprint(output_dir(\"results\"))\n```\n")
+        let (status, _, errors) = run(nb, out: folder + "/nbout")
+        XCTAssertEqual(status, 0, errors.joined())
+        let rendered = try String(contentsOfFile: folder + "/nbout/o.out.md", encoding: .utf8)
+        XCTAssertTrue(rendered.contains(folder + "/nbout\n"), rendered)
+    }
+
     func testNotebookRendersOutputsImagesAndStopsAtFailingCell() throws {
         let path = try write("nb.md", """
         # Title
