@@ -68,12 +68,19 @@ extension Mask {
     public func feathered(radius: Int) throws -> Mask {
         guard radius >= 0 else { throw ImagingError.invalidArgument("feather radius must not be negative, got \(radius)") }
         if radius == 0 { return self }
-        let sigma = Double(radius) / 2
-        var kernel = (-radius...radius).map { Float(exp(-Double($0 * $0) / (2 * sigma * sigma))) }
-        let total = kernel.reduce(0, +)
-        kernel = kernel.map { $0 / total }
+        let kernel = Mask.gaussianKernel(sigma: Double(radius) / 2, radius: radius)
         let blurred = Mask.separableBlur(values, width: width, height: height, kernel: kernel)
         return Mask(validWidth: width, height: height, values: blurred)
+    }
+
+    /// A normalised 1-D Gaussian of standard deviation `sigma` over `-radius...radius` (2 * radius + 1 taps).
+    public static func gaussianKernel(sigma: Double, radius: Int) -> [Float] {
+        let taps = (-radius...radius).map { k -> Float in
+            let d = Double(k)
+            return Float(exp(-d * d / (2 * sigma * sigma)))
+        }
+        let total = taps.reduce(0, +)
+        return taps.map { $0 / total }
     }
 
     /// Convolves a (H, W) plane with `kernel` (odd length, centred) along rows then columns, edges clamped.

@@ -1,4 +1,3 @@
-import Foundation
 import Imaging
 import Tensor
 
@@ -25,13 +24,7 @@ public enum ContextResidual {
         let (w, h) = (rgb.width, rgb.height)
         let sigma = max(0.5, sigmaFraction * Double(min(w, h)))
         let radius = max(1, Int((3 * sigma).rounded(.up)))
-        var kernel: [Float] = []
-        for k in -radius...radius {
-            let d = Double(k)
-            kernel.append(Float(exp(-d * d / (2 * sigma * sigma))))
-        }
-        let total = kernel.reduce(0, +)
-        kernel = kernel.map { $0 / total }
+        let kernel = Mask.gaussianKernel(sigma: sigma, radius: radius)
 
         let keep = mask.values.map { $0 >= 0.5 ? Float(0) : 1 }                      // (H, W)
         let keepBlur = Mask.separableBlur(keep, width: w, height: h, kernel: kernel)
