@@ -15,16 +15,21 @@ extension CurationPrimitives {
         })
         i.register(Primitive("generate", [Parameter("store", .object("store")), Parameter("remover", .object("remover")),
                                           Parameter("ds", .object("dataset")), Parameter("round", .integer, default: .nil),
-                                          Parameter("model", .string, default: .nil)],
+                                          Parameter("model", .string, default: .nil), Parameter("samples", .integer, default: .number(1))],
                              summary: "Runs a remover over a dataset into the store as candidates; resumable, each result committed as made.",
-                             help: "The dataset is saved in the store first (by name) if it is not there yet. Pairs that already have a candidate\nfrom this model in this round are not run again, so calling generate again after Ctrl-C finishes the work.\nmodel: the name recorded for the remover (default: its own name, e.g. telea).",
+                             help: "The dataset is saved in the store first (by name) if it is not there yet. Pairs that already have a candidate\nfrom this model in this round are not run again, so calling generate again after Ctrl-C finishes the work.\nmodel: the name recorded for the remover (default: its own name, e.g. telea).\nsamples: candidates per image (1...8). Sample k > 1 runs the remover on view k of the image (EXIF orientation k,\nsee oriented) and is recorded as model MODEL@k: several fills of the same hole for people to choose from.",
                              example: "let cands = generate(st, remover(\"telea\"), ds, round: 1)") { args in
             let store = try args.object("store", as: StoreValue.self).store
             let remover = try args.object("remover", as: RemoverValue.self).remover
             let ds = try args.object("ds", as: DatasetValue.self).dataset
             let round: Int? = args["round"].number == nil ? nil : try args.int("round")
             let model = args["model"].string ?? remover.name
-            return .object(try generate(store: store, remover: remover, model: model, dataset: ds, round: round, output: args.interpreter.output))
+            let samples = try args.int("samples")
+            guard (1...8).contains(samples) else {
+                throw PrimitiveError("generate(): samples must be in 1...8 (one per view of the image), got \(samples)")
+            }
+            return .object(try generate(store: store, remover: remover, model: model, dataset: ds, round: round, samples: samples,
+                                        output: args.interpreter.output))
         })
         i.register(Primitive("candidates", [Parameter("store", .object("store")), Parameter("round", .integer, default: .nil),
                                             Parameter("model", .string, default: .nil), Parameter("dataset", .string, default: .nil)],
@@ -53,26 +58,35 @@ extension CurationPrimitives {
     struct Stopped: Error {}
 
     /// Saves `dataset` in `store` (resumable), then runs `remover` on each pair without a candidate yet, polling
-    /// Ctrl-C between pairs and drawing a progress bar on a terminal.
-    static func generate(store: Store, remover: any Remover, model: String, dataset: Dataset, round: Int?,
+    /// Ctrl-C between pairs and drawing a progress bar on a terminal. With `samples` > 1, sample k (2...8) runs
+    /// the remover on view k of each pair (``OrientedRemover``) and is recorded as model `model@k`; the candidates
+    /// come back sample by sample.
+    static func generate(store: Store, remover: any Remover, model: String, dataset: Dataset, round: Int?, samples: Int = 1,
                          output: OutputSink) throws -> CandidatesValue {
         let showProgress = isTerminal(output)
         var made = 0
-        let ids: [Int64]
+        var ids: [Int64] = []
         do {
-            ids = try curation("generate") {
+            try curation("generate") {
                 try store.saveDataset(dataset, kind: "language")
-                let existing = try store.candidates(round: round, model: model, dataset: dataset.name).count
-                let todo = max(0, dataset.count - existing)
-                return try store.generate(dataset: dataset.name, model: model, round: round) { image, mask in
-                    if Interrupt.isRequested { throw Stopped() }
-                    let result = try remover.remove(image, mask: mask)
-                    made += 1
-                    if showProgress {
-                        output.write("\r" + progressBar(made, todo, label: "generate \(model)"))
-                        fflush(stdout)
+                let views = try (1...max(1, samples)).map { k in
+                    (name: k == 1 ? model : "\(model)@\(k)", remover: k == 1 ? remover : try OrientedRemover(remover, orientation: k))
+                }
+                var todo = 0
+                for view in views {
+                    todo += max(0, dataset.count - (try store.candidates(round: round, model: view.name, dataset: dataset.name).count))
+                }
+                for view in views {
+                    ids += try store.generate(dataset: dataset.name, model: view.name, round: round) { image, mask in
+                        if Interrupt.isRequested { throw Stopped() }
+                        let result = try view.remover.remove(image, mask: mask)
+                        made += 1
+                        if showProgress {
+                            output.write("\r" + progressBar(made, todo, label: "generate \(model)"))
+                            fflush(stdout)
+                        }
+                        return result
                     }
-                    return result
                 }
             }
         } catch is Stopped {

@@ -191,6 +191,13 @@ enum DomainPrimitives {
             let name = try args.string("name")
             return .object(RemoverValue(try domain("remover") { try Removers.make(name, options: options) }))
         })
+        i.register(Primitive("oriented", [Parameter("remover", .object("remover")), Parameter("orientation", .integer)],
+                             summary: "A remover that works on a turned or mirrored view of its input (EXIF orientation 1...8) and turns the fill back.",
+                             help: "1 is the remover itself; 2 mirrors left-right, 3 turns 180 degrees, 4 flips top-bottom, 5 transposes,\n6 and 8 turn a quarter, 7 transverses. A learned remover gives a different fill in each view.",
+                             example: "let m4 = oriented(m, 4)") { args in
+            let base = try args.object("remover", as: RemoverValue.self).remover
+            return .object(RemoverValue(try domain("oriented") { try OrientedRemover(base, orientation: try args.int("orientation")) }))
+        })
         i.register(Primitive("remove", [Parameter("image", .object("image")), Parameter("mask", .object("mask")), Parameter("with", .object("remover"), default: .nil)],
                              summary: "The image with the masked object removed; pixels outside the mask are unchanged.",
                              example: "let result = remove(img, mask, with: remover(\"telea\"))") { args in

@@ -127,6 +127,32 @@ final class CurationPrimitivesTests: SessionTestCase {
         XCTAssertEqual(try store.count("candidate"), 15)
     }
 
+    func testGenerateWithSamplesRunsTheRemoverOnViewsOfEachImage() throws {
+        let (s, _) = session()
+        try s.interpreter.run("""
+        let ds = synth(3, width: 24, height: 24, seed: 5)
+        let st = open_store("store")
+        let c = generate(st, remover("patchmatch", iterations: 1), ds, round: 1, model: "pm", samples: 3)
+        """)
+        XCTAssertEqual(try evaluate(s, "[len(c), c.models]").printed, "[9, [\"pm\", \"pm@2\", \"pm@3\"]]")
+        // Sample k is the remover on view k: the same as generating with oriented(remover, k).
+        let store = try Store.open(dir + "/store")
+        try s.interpreter.run("generate(st, oriented(remover(\"patchmatch\", iterations: 1), 3), ds, round: 2, model: \"pm-view3\")")
+        let sample3 = try store.candidates(round: 1, model: "pm@3").map { try $0.result.loadImage() }
+        let view3 = try store.candidates(round: 2, model: "pm-view3").map { try $0.result.loadImage() }
+        XCTAssertEqual(sample3, view3)
+        XCTAssertNotEqual(sample3, try store.candidates(round: 1, model: "pm").map { try $0.result.loadImage() })
+        // Calling it again makes nothing new; more samples add only the missing views.
+        XCTAssertEqual(try evaluate(s, "generate(st, remover(\"patchmatch\", iterations: 1), ds, round: 1, model: \"pm\", samples: 3).ids == c.ids"),
+                       .bool(true))
+        XCTAssertEqual(try evaluate(s, "len(generate(st, remover(\"patchmatch\", iterations: 1), ds, round: 1, model: \"pm\", samples: 4))"),
+                       .number(12))
+        XCTAssertEqual(try store.candidates(round: 1).count, 12)
+        let (status, report) = s.interpreter.runReporting("generate(st, remover(\"telea\"), ds, samples: 9)")
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(report?.contains("samples must be in 1...8") ?? false, report ?? "")
+    }
+
     func testGenerateStopsOnCtrlCAndResumesWithoutRedoingWork() throws {
         let store = try Store.open(dir + "/store")
         let ds = try Synth.make(count: 4, width: 24, height: 24, seed: 6)
