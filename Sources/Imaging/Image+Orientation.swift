@@ -28,3 +28,11 @@ extension Image {
         return Image(validWidth: ow, height: oh, channels: c, pixels: out)
     }
 }
+
+extension Mask {
+    /// This mask transformed like ``Image/oriented(exif:)`` (same orientation numbers), keeping soft values.
+    public func oriented(exif orientation: Int) -> Mask {
+        let img = Image(validWidth: width, height: height, channels: 1, pixels: values).oriented(exif: orientation)
+        return Mask(validWidth: img.width, height: img.height, values: img.pixels)
+    }
+}

@@ -38,10 +38,10 @@ enum Augmentation {
         let rect = PixelRect(x: x, y: y, width: size, height: size)
         var out = RemovalSample(source: try source.cropped(to: rect), mask: try mask.cropped(to: rect), target: try target.cropped(to: rect))
         if horizontal && rng.nextFloat() < 0.5 {
-            out = RemovalSample(source: out.source.oriented(exif: 2), mask: flip(out.mask, exif: 2), target: out.target.oriented(exif: 2))
+            out = RemovalSample(source: out.source.oriented(exif: 2), mask: out.mask.oriented(exif: 2), target: out.target.oriented(exif: 2))
         }
         if vertical && rng.nextFloat() < 0.5 {
-            out = RemovalSample(source: out.source.oriented(exif: 4), mask: flip(out.mask, exif: 4), target: out.target.oriented(exif: 4))
+            out = RemovalSample(source: out.source.oriented(exif: 4), mask: out.mask.oriented(exif: 4), target: out.target.oriented(exif: 4))
         }
         return out
     }
@@ -54,7 +54,7 @@ enum Augmentation {
     /// (The discriminator crops around the mask itself.)
     static func judged(_ s: JudgedSample, config: TrainingConfig, rng: inout RNG) -> JudgedSample {
         let exif = orientation(config: config, rng: &rng)
-        var out = JudgedSample(source: s.source.oriented(exif: exif), mask: flip(s.mask, exif: exif),
+        var out = JudgedSample(source: s.source.oriented(exif: exif), mask: s.mask.oriented(exif: exif),
                                result: s.result.oriented(exif: exif), label: s.label)
         if config.colorAugmentation {
             let recolor = ColorTransform.random(rng: &rng)
@@ -76,12 +76,6 @@ enum Augmentation {
         case (false, true): return 4
         case (true, true): return 3
         }
-    }
-
-    /// A mask mirrored like `Image.oriented(exif:)` (2: left-right, 4: top-bottom), keeping soft values.
-    static func flip(_ mask: Mask, exif: Int) -> Mask {
-        let img = mask.asImage().oriented(exif: exif)
-        return (try? Mask(width: img.width, height: img.height, values: img.pixels)) ?? mask
     }
 
     /// Start of a crop of `size` along an axis of `length`, covering `lo..<hi` when it fits, else its centre.

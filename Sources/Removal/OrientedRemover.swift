@@ -38,9 +38,7 @@ public struct OrientedRemover: Remover {
 
     public func inpaint(_ image: Image, mask: Mask) throws -> Image {
         guard orientation != 1 else { return try base.inpaint(image, mask: mask) }
-        let viewMask = mask.asImage().oriented(exif: orientation)
-        let filled = try base.inpaint(image.oriented(exif: orientation),
-                                      mask: try Mask(width: viewMask.width, height: viewMask.height, values: viewMask.pixels))
+        let filled = try base.inpaint(image.oriented(exif: orientation), mask: mask.oriented(exif: orientation))
         return filled.oriented(exif: Self.inverse(of: orientation))
     }
 }
