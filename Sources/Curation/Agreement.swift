@@ -64,6 +64,28 @@ public enum Agreement {
         for i in 0..<first.count { a[Int64(i)] = first[i]; b[Int64(i)] = second[i] }
         return compare(a, b)
     }
+
+    /// The area under the ROC curve of `scores` against `accepts`: the chance that a random accepted item scores
+    /// above a random rejected one, ties counting half (Mann-Whitney, by ranks, O(n log n)). 0.5 is a judge that
+    /// cannot tell them apart, 1 a perfect one. Nil when either class is empty or a score is not finite.
+    public static func auc(scores: [Double], accepts: [Bool]) throws -> Double? {
+        guard scores.count == accepts.count else {
+            throw CurationError.invalidArgument("auc needs as many scores as decisions, got \(scores.count) and \(accepts.count)")
+        }
+        let positives = accepts.filter { $0 }.count, negatives = accepts.count - positives
+        guard positives > 0, negatives > 0, scores.allSatisfy(\.isFinite) else { return nil }
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        var rankSum = 0.0, i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
+            let rank = Double(i + j) / 2 + 1           // mean rank of the tied run i...j (1-based)
+            for k in i...j where accepts[order[k]] { rankSum += rank }
+            i = j + 1
+        }
+        let p = Double(positives), n = Double(negatives)
+        return (rankSum - p * (p + 1) / 2) / (p * n)
+    }
 }
 
 extension Store {

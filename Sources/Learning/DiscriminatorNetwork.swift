@@ -1,6 +1,19 @@
 import NN
 import Tensor
 
+/// How ``DiscriminatorNetwork`` turns an input into one value.
+public enum DiscriminatorHead: String, Codable, Sendable, CaseIterable {
+    /// RORem's: an encoder that halves the resolution at every level, then stride-2 conv + GroupNorm + SiLU stages
+    /// down to 1x1 and a 1x1 convolution. It needs many labels (RORem starts it from the SDXL encoder): trained from
+    /// scratch on a few hundred images it learns the scenes rather than the fills (Docs/learning.md, "Why the
+    /// masked-mean head").
+    case strided
+    /// A quality map at full resolution, one 3x3 conv + GroupNorm + SiLU stage per width and a 1x1 convolution to
+    /// one channel, averaged over the mask (the input's mask channel weights the mean). Every pixel of the hole is a
+    /// piece of evidence, so it learns from few labels what makes a fill fail, and a result is judged only by its hole.
+    case maskedMean = "masked_mean"
+}
+
 /// Configuration of ``Discriminator``: the network's shape, its fixed input resolution, and how much
 /// context around the mask it sees.
 public struct DiscriminatorConfig: Hashable, Codable, Sendable {
@@ -20,6 +33,8 @@ public struct DiscriminatorConfig: Hashable, Codable, Sendable {
     /// (see Docs/learning.md, "Why the context residual"). Checkpoints written before this field existed load
     /// with it off.
     public var contextResidual: Bool
+    /// How the network reduces to one value; checkpoints written before this field existed load as `.strided`.
+    public var head: DiscriminatorHead
 
     /// Input channels of the network: result, mask and source (7), plus the residual (10).
     public var inputChannels: Int { contextResidual ? 10 : 7 }
@@ -27,18 +42,21 @@ public struct DiscriminatorConfig: Hashable, Codable, Sendable {
     /// A configuration; the defaults (widths 16, 32, 64; 8 groups; 64 px; half the box of context, 8 px at
     /// least) judge small objects at a few milliseconds per image.
     public init(widths: [Int] = [16, 32, 64], groups: Int = 8, resolution: Int = 64,
-                contextMargin: Double = 0.5, minimumContext: Int = 8, contextResidual: Bool = true) {
+                contextMargin: Double = 0.5, minimumContext: Int = 8, contextResidual: Bool = true,
+                head: DiscriminatorHead = .strided) {
         self.widths = widths
         self.groups = groups
         self.resolution = resolution
         self.contextMargin = contextMargin
         self.minimumContext = minimumContext
         self.contextResidual = contextResidual
+        self.head = head
     }
 
-    enum CodingKeys: String, CodingKey { case widths, groups, resolution, contextMargin, minimumContext, contextResidual }
+    enum CodingKeys: String, CodingKey { case widths, groups, resolution, contextMargin, minimumContext, contextResidual, head }
 
-    /// Decodes a stored configuration; `contextResidual` is false when absent (checkpoints from before it existed).
+    /// Decodes a stored configuration; `contextResidual` is false and `head` is `.strided` when absent (checkpoints
+    /// from before they existed).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         widths = try c.decode([Int].self, forKey: .widths)
@@ -47,6 +65,7 @@ public struct DiscriminatorConfig: Hashable, Codable, Sendable {
         contextMargin = try c.decode(Double.self, forKey: .contextMargin)
         minimumContext = try c.decode(Int.self, forKey: .minimumContext)
         contextResidual = try c.decodeIfPresent(Bool.self, forKey: .contextResidual) ?? false
+        head = try c.decodeIfPresent(DiscriminatorHead.self, forKey: .head) ?? .strided
     }
 
     /// Number of stride-2 head layers that take the encoder's output down to 1x1.
@@ -97,21 +116,54 @@ final class HeadStage: Layer {
     }
 }
 
+/// One stage of the masked-mean head's quality map: a 3x3 convolution (stride 1), GroupNorm and SiLU
+/// (`conv`, `norm`).
+final class MapStage: Layer {
+    let conv: Conv2d, norm: GroupNorm
+
+    init(_ inChannels: Int, _ outChannels: Int, groups: Int, rng: inout RNG) {
+        conv = Conv2d(inChannels, outChannels, kernelSize: 3, padding: 1, rng: &rng)
+        norm = GroupNorm(groups: groups, channels: outChannels)
+    }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try norm(conv(x)).silu()     // (N, Cin, H, W) -> (N, Cout, H, W)
+    }
+
+    func namedParameters() -> [(name: String, parameter: Parameter)] {
+        scoped("conv", conv) + scoped("norm", norm)
+    }
+}
+
 /// The discriminator network in RORem's shape: a convolutional encoder over the concatenated
 /// (result, mask, source) = 7 channels (10 with the context residual), then a head of stride-2 conv + GroupNorm + SiLU stages down to 1x1,
-/// a 1x1 convolution to one value, and softplus.
+/// a 1x1 convolution to one value, and softplus; or, with ``DiscriminatorHead/maskedMean``, a full-resolution
+/// quality map averaged over the mask, then softplus.
 ///
-/// Parameter names: `encoders.{l}.*` (``LevelBlock``), `downsamplers.{l}.*`, `head.{i}.conv.*`, `head.{i}.norm.*`, `out.*`.
+/// Parameter names: strided: `encoders.{l}.*` (``LevelBlock``), `downsamplers.{l}.*`, `head.{i}.conv.*`,
+/// `head.{i}.norm.*`, `out.*`; masked mean: `map.{i}.conv.*`, `map.{i}.norm.*`, `out.*`.
 public final class DiscriminatorNetwork: Layer {
     /// The configuration it was built with.
     public let config: DiscriminatorConfig
-    let encoders: [LevelBlock], downsamplers: [Conv2d], head: [HeadStage], out: Conv2d
+    let encoders: [LevelBlock], downsamplers: [Conv2d], head: [HeadStage], map: [MapStage], out: Conv2d
 
     /// Builds the network with PyTorch default initialisation from `rng`; the configuration must be valid.
     init(config: DiscriminatorConfig, rng: inout RNG) {
         self.config = config
         let w = config.widths
         var enc: [LevelBlock] = [], down: [Conv2d] = []
+        if config.head == .maskedMean {
+            var stages: [MapStage] = []
+            for (l, width) in w.enumerated() {
+                stages.append(MapStage(l == 0 ? config.inputChannels : w[l - 1], width, groups: config.groups, rng: &rng))
+            }
+            encoders = []
+            downsamplers = []
+            head = []
+            map = stages
+            out = Conv2d(w[w.count - 1], 1, kernelSize: 1, rng: &rng)
+            return
+        }
         for l in 0..<w.count {
             enc.append(LevelBlock(l == 0 ? config.inputChannels : w[l - 1], w[l], groups: config.groups, rng: &rng))
             down.append(Conv2d(w[l], w[l], kernelSize: 3, stride: 2, padding: 1, rng: &rng))
@@ -120,6 +172,7 @@ public final class DiscriminatorNetwork: Layer {
         encoders = enc
         downsamplers = down
         head = (0..<config.headLayers).map { _ in HeadStage(last, groups: config.groups, rng: &rng) }
+        map = []
         out = Conv2d(last, 1, kernelSize: 1, rng: &rng)
     }
 
@@ -130,6 +183,7 @@ public final class DiscriminatorNetwork: Layer {
         guard x.rank == 4, x.shape[1] == c, x.shape[2] == r, x.shape[3] == r else {
             throw TensorError("DiscriminatorNetwork", "input \(x.shape) should be (N, \(c), \(r), \(r))")
         }
+        if config.head == .maskedMean { return try maskedMean(x) }
         var h = x
         for (block, down) in zip(encoders, downsamplers) {
             h = try down(block(h))                  // (N, w[l], R/2^(l+1), R/2^(l+1))
@@ -139,8 +193,32 @@ public final class DiscriminatorNetwork: Layer {
         return try value.reshaped([x.shape[0]]).softplus()   // (N)
     }
 
+    /// The quality map (N, 1, R, R) of the masked-mean head: the value each pixel contributes before averaging.
+    public func qualityMap(_ x: Tensor) throws -> Tensor {
+        var h = x
+        for stage in map { h = try stage(h) }       // (N, w[l], R, R)
+        return try out(h)                           // (N, 1, R, R)
+    }
+
+    /// softplus(sum(map * mask) / sum(mask)) per example, the mask being input channel 3; an empty mask averages
+    /// over nothing and gives softplus(0).
+    func maskedMean(_ x: Tensor) throws -> Tensor {
+        let n = x.shape[0], plane = x.shape[2] * x.shape[3]
+        let mask = try x.slice(axis: 1, 3, 4)                                    // (N, 1, R, R)
+        let weighted = try (qualityMap(x) * mask).sum(axes: [1, 2, 3])          // (N)
+        let maskValues = mask.values
+        var area = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            var s: Float = 0
+            for j in 0..<plane { s += maskValues[i * plane + j] }
+            area[i] = max(s, 1e-3)
+        }
+        return try (weighted / Tensor(area, shape: [n])).softplus()           // (N)
+    }
+
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
         var all: [(name: String, parameter: Parameter)] = []
+        for (i, m) in map.enumerated() { all += scoped("map.\(i)", m) }
         for (i, m) in encoders.enumerated() { all += scoped("encoders.\(i)", m) }
         for (i, m) in downsamplers.enumerated() { all += scoped("downsamplers.\(i)", m) }
         for (i, m) in head.enumerated() { all += scoped("head.\(i)", m) }

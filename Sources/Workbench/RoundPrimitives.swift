@@ -114,6 +114,7 @@ enum RoundPrimitives {
                                                         output: args.interpreter.output)
             var disc: Annotator?
             var discScores: [Double] = []
+            var auc: Double?
             try ModelPrimitives.learning("evaluate_model") {
                 _ = try Oracle.label(cands.candidates, in: store, rule: rule)
                 if case .object(let d as DiscriminatorValue) = args["disc"] {
@@ -121,6 +122,10 @@ enum RoundPrimitives {
                     _ = try annotate(d.model, cands.candidates, store: store, annotator: a)
                     discScores = try scores(d.model, cands.candidates)
                     disc = a
+                    let verdicts = Dictionary(try store.labels(by: .oracle("oracle")).compactMap { l in l.accept.map { (l.candidateID, $0) } },
+                                              uniquingKeysWith: { _, last in last })
+                    let judged = zip(cands.candidates, discScores).compactMap { c, s in verdicts[c.id].map { (s, $0) } }
+                    auc = try Agreement.auc(scores: judged.map(\.0), accepts: judged.map(\.1))
                 }
             }
             let summary = try ModelPrimitives.learning("evaluate_model") { try store.evaluate(cands.candidates, name: name, round: round) }
@@ -129,7 +134,7 @@ enum RoundPrimitives {
             let expected: Value = disc == nil || discScores.isEmpty ? .nil : .number(discScores.reduce(0, +) / Double(discScores.count))
             return .record(Record([("name", .string(name)), ("count", .number(Double(summary.count))),
                                    ("sr_oracle", m["success_rate:oracle:oracle"].map { .number($0) } ?? .nil), ("sr_discriminator", srDisc),
-                                   ("sr_expected", expected),
+                                   ("sr_expected", expected), ("disc_auc", auc.map { .number($0) } ?? .nil),
                                    ("psnr", m["psnr_masked"].map { .number($0) } ?? .nil), ("ssim", m["ssim_masked"].map { .number($0) } ?? .nil),
                                    ("l1", m["l1_masked"].map { .number($0) } ?? .nil), ("candidates", .object(cands)),
                                    ("scores", disc == nil ? .nil : .list(discScores.map { .number($0) }))]))

@@ -99,6 +99,22 @@ final class OracleAgreementTests: XCTestCase {
         XCTAssertThrowsError(try Agreement.compare(decisions: [true], []))
     }
 
+    func testAUCCountsPairsRankedRightWithTiesAsHalf() throws {
+        // Accepted scores 0.9, 0.6, 0.4; rejected 0.5, 0.4, 0.1. Of the 9 (accepted, rejected) pairs 7 are ranked
+        // right, one is tied (0.4, 0.4) and one wrong (0.4 < 0.5): (7 + 0.5) / 9.
+        let auc = try Agreement.auc(scores: [0.9, 0.5, 0.6, 0.4, 0.4, 0.1], accepts: [true, false, true, true, false, false])
+        XCTAssertEqual(try XCTUnwrap(auc), 7.5 / 9, accuracy: 1e-12)
+        XCTAssertEqual(try Agreement.auc(scores: [0.1, 0.2, 0.3], accepts: [false, false, true]), 1)
+        XCTAssertEqual(try Agreement.auc(scores: [0.3, 0.2, 0.1], accepts: [false, false, true]), 0)
+        XCTAssertEqual(try Agreement.auc(scores: [0.5, 0.5, 0.5, 0.5], accepts: [true, false, true, false]), 0.5)
+        XCTAssertNil(try Agreement.auc(scores: [0.2, 0.8], accepts: [true, true]), "no rejected item")
+        XCTAssertNil(try Agreement.auc(scores: [], accepts: []))
+        XCTAssertNil(try Agreement.auc(scores: [.nan, 0.8], accepts: [true, false]))
+        XCTAssertThrowsError(try Agreement.auc(scores: [0.1], accepts: [true, false])) { error in
+            XCTAssertTrue("\(error)".contains("1 and 2"), "\(error)")
+        }
+    }
+
     func testStoreAgreementBetweenPersonOracleAndDiscriminator() throws {
         let (store, ids) = try tinyStore(self, count: 4)
         // Person: A A R R; discriminator scores 0.95 0.5 0.92 0.1 at 0.9 -> A R A R; oracle: only two items, A R.

@@ -60,6 +60,7 @@ final class ContextResidualTests: XCTestCase {
         let old = #"{"widths":[8,16],"groups":4,"resolution":16,"contextMargin":0.5,"minimumContext":4}"#
         let decoded = try JSONDecoder().decode(DiscriminatorConfig.self, from: Data(old.utf8))
         XCTAssertFalse(decoded.contextResidual)
+        XCTAssertEqual(decoded.head, .strided, "checkpoints from before the masked-mean head have RORem's")
         XCTAssertEqual(decoded.inputChannels, 7)
         let current = DiscriminatorConfig(widths: [8, 16], groups: 4, resolution: 16)
         XCTAssertTrue(current.contextResidual)

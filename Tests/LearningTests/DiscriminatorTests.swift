@@ -7,9 +7,19 @@ final class DiscriminatorTests: XCTestCase {
     let net = DiscriminatorConfig(widths: [8, 16], groups: 4, resolution: 16, contextMargin: 0.5, minimumContext: 4)
 
     func testSeparatesCleanRemovalsFromObjectsLeftIn() throws {
+        try separates(with: net)
+    }
+
+    func testMaskedMeanHeadSeparatesCleanRemovalsFromObjectsLeftIn() throws {
+        var config = net
+        config.head = .maskedMean
+        try separates(with: config)
+    }
+
+    func separates(with config: DiscriminatorConfig) throws {
         let data = InMemoryJudgedData(try SyntheticData.judgedSet(count: 256, size: 16, seed: 1))
         let heldOut = try SyntheticData.judgedSet(count: 16, size: 16, seed: 77)
-        let judge = try Discriminator(config: net, seed: 0)
+        let judge = try Discriminator(config: config, seed: 0)
         let config = TrainingConfig(steps: 300, batchSize: 8, learningRate: 3e-3, warmupSteps: 10)
         let report = try Trainer(config: config).train(judge, on: data)
         let first = report.losses.prefix(10).reduce(0, +) / 10, last = report.losses.suffix(10).reduce(0, +) / 10
@@ -22,6 +32,36 @@ final class DiscriminatorTests: XCTestCase {
         XCTAssertLessThan(bad.max() ?? 1, 0.3, "objects left in: \(bad)")
         for s in scores { XCTAssertTrue((0...1).contains(s)) }
         XCTAssertEqual(try judge.score(source: heldOut[0].source, mask: heldOut[0].mask, result: heldOut[0].result), scores[0], accuracy: 1e-6)
+    }
+
+    func testMaskedMeanHeadAveragesItsQualityMapOverTheMask() throws {
+        var config = net
+        config.head = .maskedMean
+        let judge = try Discriminator(config: config, seed: 3)
+        XCTAssertEqual(judge.network.namedParameters().map(\.name).filter { $0.hasSuffix("weight") },
+                       ["map.0.conv.weight", "map.0.norm.weight", "map.1.conv.weight", "map.1.norm.weight", "out.weight"])
+        let examples = try SyntheticData.judgedSet(count: 3, size: 16, seed: 5)
+        let input = try Tensor.concat(examples.map { try judge.prepare(source: $0.source, mask: $0.mask, result: $0.result) }, axis: 0)
+        let (scores, map) = try GradMode.noGrad { (try judge.forward(input), try judge.network.qualityMap(input)) }
+        XCTAssertEqual(map.shape, [3, 1, 16, 16])
+        let plane = 16 * 16
+        for n in 0..<3 {
+            var weighted = 0.0, area = 0.0
+            for j in 0..<plane {
+                let m = Double(input.values[(n * 10 + 3) * plane + j])
+                weighted += Double(map.values[n * plane + j]) * m
+                area += m
+            }
+            let mean = weighted / area
+            XCTAssertEqual(Double(scores.values[n]), log1p(exp(mean)), accuracy: 1e-4, "example \(n)")
+        }
+        // The head and its weights survive a checkpoint.
+        let path = try SyntheticData.scratchDirectory() + "/masked-mean.safetensors"
+        try judge.save(path: path)
+        let loaded = try Discriminator.load(path: path)
+        XCTAssertEqual(loaded.config.head, .maskedMean)
+        let again = try GradMode.noGrad { try loaded.forward(input) }
+        XCTAssertEqual(again.values.map(\.bitPattern), scores.values.map(\.bitPattern))
     }
 
     func testCheckpointRoundTripIsBitExact() throws {

@@ -84,6 +84,9 @@ final class ModelPrimitivesTests: SessionTestCase {
         let missing = failure(s, "load_model(\"nope.safetensors\")") ?? ""
         XCTAssertTrue(missing.contains("nope.safetensors") && missing.contains("load_model()"), missing)
         XCTAssertEqual(failure(s, "train(discriminator(), ds)")?.contains("trains on candidates"), true)
+        let head = failure(s, "discriminator(head: \"global\")") ?? ""
+        XCTAssertTrue(head.contains("\"masked_mean\"") && head.contains("\"global\""), head)
+        XCTAssertNil(failure(s, "discriminator(widths: [8, 8], groups: 4, resolution: 16, head: \"masked_mean\")"))
         XCTAssertEqual(failure(s, "unet(widths: [4096, 4096])")?.contains("MB of weights"), true)
         XCTAssertEqual(failure(s, "train(unet(widths: [8, 16], groups: 4), ds, crop: 4096)")?.contains("at most 1024"), true)
         // A remover that still works after the override: classical names and options.

@@ -104,6 +104,11 @@ final class RoundsTests: XCTestCase {
         // The expected success rate is the mean of the discriminator's scores of those candidates.
         let testScores = try RoundPrimitives.scores(d.model, testCands)
         XCTAssertEqual(ev["sr_expected"]?.number ?? -1, testScores.reduce(0, +) / 6, accuracy: 1e-12)
+        // disc_auc ranks those scores against the oracle's decisions (nil when the oracle decided all one way).
+        let verdicts = try store.labels(by: .oracle()).filter { ids.contains($0.candidateID) }
+        let byCandidate = Dictionary(uniqueKeysWithValues: verdicts.map { ($0.candidateID, $0.accept == true) })
+        let expectedAUC = try Agreement.auc(scores: testScores, accepts: testCands.map { byCandidate[$0.id] ?? false })
+        XCTAssertEqual(ev["disc_auc"]?.number, expectedAUC)
         let psnr = try testCands.map { c in try Quality.psnr(c.result.loadImage(), XCTUnwrap(c.target).loadImage(), mask: c.mask.loadMask()) }
         XCTAssertEqual(ev["psnr"]?.number ?? 0, psnr.map { min(100, $0) }.reduce(0, +) / 6, accuracy: 1e-9)
         XCTAssertEqual(ev["count"], .number(6))
