@@ -2,8 +2,9 @@ import Foundation
 import Lang
 import Learning
 
-/// A learned discriminator as a language value: `<discriminator disc 64px widths [16, 32, 64]>`; fields `name`
-/// (the annotator name its labels carry), `resolution`, `widths`.
+/// A learned discriminator as a language value: `<discriminator disc 64px widths [16, 32, 64]>` (with
+/// ` masked_mean` after the widths for that head); fields `name` (the annotator name its labels carry),
+/// `resolution`, `widths`, `head`.
 ///
 /// The wrapped `Discriminator` is a reference type: training updates it in place, so every value that shares it
 /// sees the new weights.
@@ -18,13 +19,17 @@ public struct DiscriminatorValue: LangObject {
         self.name = name
     }
     public var typeName: String { "discriminator" }
-    public var summary: String { "<discriminator \(name) \(model.config.resolution)px widths \(model.config.widths)>" }
-    public var fieldNames: [String] { ["name", "resolution", "widths"] }
+    public var summary: String {
+        let head = model.config.head == .strided ? "" : " \(model.config.head.rawValue)"
+        return "<discriminator \(name) \(model.config.resolution)px widths \(model.config.widths)\(head)>"
+    }
+    public var fieldNames: [String] { ["name", "resolution", "widths", "head"] }
     public func field(_ field: String) -> Value? {
         switch field {
         case "name": return .string(name)
         case "resolution": return .number(Double(model.config.resolution))
         case "widths": return .list(model.config.widths.map { .number(Double($0)) })
+        case "head": return .string(model.config.head.rawValue)
         default: return nil
         }
     }

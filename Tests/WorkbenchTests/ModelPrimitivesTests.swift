@@ -86,7 +86,12 @@ final class ModelPrimitivesTests: SessionTestCase {
         XCTAssertEqual(failure(s, "train(discriminator(), ds)")?.contains("trains on candidates"), true)
         let head = failure(s, "discriminator(head: \"global\")") ?? ""
         XCTAssertTrue(head.contains("\"masked_mean\"") && head.contains("\"global\""), head)
-        XCTAssertNil(failure(s, "discriminator(widths: [8, 8], groups: 4, resolution: 16, head: \"masked_mean\")"))
+        try s.interpreter.run("let mm = discriminator(widths: [8, 8], groups: 4, resolution: 16, head: \"masked_mean\")")
+        let mm = try object(s, "mm", as: DiscriminatorValue.self)
+        XCTAssertEqual(mm.model.config.head, .maskedMean)
+        XCTAssertEqual(mm.summary, "<discriminator disc 16px widths [8, 8] masked_mean>")
+        XCTAssertEqual(mm.field("head"), .string("masked_mean"))
+        XCTAssertEqual(try object(s, "mm", as: DiscriminatorValue.self).field("widths"), .list([.number(8), .number(8)]))
         XCTAssertEqual(failure(s, "unet(widths: [4096, 4096])")?.contains("MB of weights"), true)
         XCTAssertEqual(failure(s, "train(unet(widths: [8, 16], groups: 4), ds, crop: 4096)")?.contains("at most 1024"), true)
         // A remover that still works after the override: classical names and options.
