@@ -151,7 +151,6 @@ public final class DiscriminatorNetwork: Layer {
     init(config: DiscriminatorConfig, rng: inout RNG) {
         self.config = config
         let w = config.widths
-        var enc: [LevelBlock] = [], down: [Conv2d] = []
         if config.head == .maskedMean {
             var stages: [MapStage] = []
             for (l, width) in w.enumerated() {
@@ -164,6 +163,7 @@ public final class DiscriminatorNetwork: Layer {
             out = Conv2d(w[w.count - 1], 1, kernelSize: 1, rng: &rng)
             return
         }
+        var enc: [LevelBlock] = [], down: [Conv2d] = []
         for l in 0..<w.count {
             enc.append(LevelBlock(l == 0 ? config.inputChannels : w[l - 1], w[l], groups: config.groups, rng: &rng))
             down.append(Conv2d(w[l], w[l], kernelSize: 3, stride: 2, padding: 1, rng: &rng))
