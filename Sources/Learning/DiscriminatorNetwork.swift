@@ -203,17 +203,10 @@ public final class DiscriminatorNetwork: Layer {
     /// softplus(sum(map * mask) / sum(mask)) per example, the mask being input channel 3; an empty mask averages
     /// over nothing and gives softplus(0).
     func maskedMean(_ x: Tensor) throws -> Tensor {
-        let n = x.shape[0], plane = x.shape[2] * x.shape[3]
         let mask = try x.slice(axis: 1, 3, 4)                                    // (N, 1, R, R)
         let weighted = try (qualityMap(x) * mask).sum(axes: [1, 2, 3])          // (N)
-        let maskValues = mask.values
-        var area = [Float](repeating: 0, count: n)
-        for i in 0..<n {
-            var s: Float = 0
-            for j in 0..<plane { s += maskValues[i * plane + j] }
-            area[i] = max(s, 1e-3)
-        }
-        return try (weighted / Tensor(area, shape: [n])).softplus()           // (N)
+        let area = try mask.sum(axes: [1, 2, 3]).values.map { max($0, 1e-3) }  // (N), a constant
+        return try (weighted / Tensor(area, shape: [x.shape[0]])).softplus()   // (N)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
