@@ -39,14 +39,14 @@ public enum Synth {
         switch rng.pick(kinds) {
         case .gradient: canvas.paintGradient(&rng)
         case .noise: canvas.paintNoise(&rng, detail: options.backgroundDetail)
-        case .stripes: canvas.paintStripes(&rng, detail: options.backgroundDetail)
+        case .stripes: canvas.paintStripes(&rng, detail: options.backgroundDetail, angles: options.stripeAngles)
         case .photo: canvas = try photos.crop(&rng, width: w, height: h)
         }
         let minSide = Double(min(w, h))
         for _ in 0..<options.distractors {
             let shape = ObjectShape.random(&rng, shapes: options.shapes, width: w, height: h, diameter: minSide * rng.uniform(0.1...0.2))
             let cover = shape.coverage(width: w, height: h)
-            if options.shadows { try canvas.shade(cover, &rng, radius: shape.radius) }
+            if options.shadows { try canvas.shade(cover, &rng, radius: shape.radius, light: options.light) }
             canvas.paintObject(cover, shape: shape, &rng, textured: options.texturedObjects)
         }
         let target = canvas
@@ -56,7 +56,7 @@ public enum Synth {
         let cover = shape.coverage(width: w, height: h)
         var maskValues = cover.map { $0 > 0.02 ? Float(1) : 0 }
         if options.shadows {
-            let shadow = try canvas.shade(cover, &rng, radius: shape.radius)
+            let shadow = try canvas.shade(cover, &rng, radius: shape.radius, light: options.light)
             if options.maskCoversShadow { for i in 0..<maskValues.count where shadow[i] > 0.15 { maskValues[i] = 1 } }
         }
         canvas.paintObject(cover, shape: shape, &rng, textured: options.texturedObjects)
@@ -108,9 +108,14 @@ struct Canvas {
         }, a, b)
     }
 
-    mutating func paintStripes(_ rng: inout SeededRandom, detail: Double) {
+    /// Soft stripes whose bands run at an angle drawn from `angles` (degrees, 0: horizontal bands).
+    mutating func paintStripes(_ rng: inout SeededRandom, detail: Double, angles: ClosedRange<Double>) {
         let a = Canvas.randomColor(&rng), b = Canvas.randomColor(&rng)
-        let angle = rng.uniform(0...Double.pi), c = cos(angle), s = sin(angle)
+        // `angle` is the direction across the bands: a quarter turn from theirs. Every direction (the default) keeps
+        // the draw that earlier versions made, so their datasets stay pixel for pixel the same.
+        let angle = angles == 0...180 ? rng.uniform(0...Double.pi)
+            : (rng.uniform(angles) + 90) * Double.pi / 180
+        let c = cos(angle), s = sin(angle)
         let period = max(2, rng.uniform(5...16) / detail)
         fill({ x, y in Float(0.5 + 0.5 * sin(2 * Double.pi * (Double(x) * c + Double(y) * s) / period)) }, a, b)
     }
@@ -123,10 +128,20 @@ struct Canvas {
     }
 
     /// Darkens the canvas under a blurred, offset copy of `cover` (the shadow); returns the shadow's strength map.
+    /// With light from `.above` the offset points down and to one side; from `.any`, in any direction.
     @discardableResult
-    mutating func shade(_ cover: [Float], _ rng: inout SeededRandom, radius: Double) throws -> [Float] {
-        let dx = Int((radius * rng.uniform(0.2...0.45)).rounded()) * (rng.below(2) == 0 ? 1 : -1)
-        let dy = Int((radius * rng.uniform(0.15...0.4)).rounded())
+    mutating func shade(_ cover: [Float], _ rng: inout SeededRandom, radius: Double, light: SynthLight) throws -> [Float] {
+        let dx: Int, dy: Int
+        switch light {
+        case .above:
+            dx = Int((radius * rng.uniform(0.2...0.45)).rounded()) * (rng.below(2) == 0 ? 1 : -1)
+            dy = Int((radius * rng.uniform(0.15...0.4)).rounded())
+        case .any:
+            // The same offset lengths as from above (about 0.25...0.6 of the radius), turned to any angle.
+            let length = radius * rng.uniform(0.25...0.6), angle = rng.uniform(0...(2 * Double.pi))
+            dx = Int((length * cos(angle)).rounded())
+            dy = Int((length * sin(angle)).rounded())
+        }
         var shifted = [Float](repeating: 0, count: width * height)
         for y in 0..<height {
             for x in 0..<width {

@@ -10,6 +10,14 @@ public enum SynthBackground: String, Sendable, CaseIterable, Codable {
     case photo
 }
 
+/// Where the light comes from, which decides where shadows fall.
+public enum SynthLight: String, Sendable, CaseIterable, Codable {
+    /// From above: every shadow falls below its object, to the left or the right (the way most photos are lit).
+    case above
+    /// From any side: each shadow falls in a direction drawn uniformly from the full circle.
+    case any
+}
+
 /// Object shapes of synthetic scenes.
 public enum SynthShape: String, Sendable, CaseIterable, Codable {
     /// An ellipse.
@@ -49,8 +57,13 @@ public struct SynthOptions: Sendable, Equatable, Codable {
     public var shadows: Bool = false
     /// Whether the mask covers the shadow too (true) or only the object (false: a harder case, the shadow stays).
     public var maskCoversShadow: Bool = true
+    /// Where the light comes from (with ``shadows``): `.above` casts every shadow downwards.
+    public var light: SynthLight = .above
     /// Extra objects that are part of the scene (present in source and target, never masked).
     public var distractors: Int = 0
+    /// Directions of stripe backgrounds' bands in degrees (0: horizontal bands, 90: vertical), drawn uniformly;
+    /// the default, 0...180, is every direction.
+    public var stripeAngles: ClosedRange<Double> = 0...180
     /// Texture frequency of noise and stripe backgrounds; larger is busier and harder to fill.
     public var backgroundDetail: Double = 1
     /// Pixels by which the mask is grown around the object (masks in practice are a little loose).
@@ -74,6 +87,7 @@ public struct SynthOptions: Sendable, Equatable, Codable {
         guard !shapes.isEmpty else { throw bad("shapes is empty") }
         guard objectScale.lowerBound > 0, objectScale.upperBound <= 1 else { throw bad("objectScale must lie in (0, 1], got \(objectScale)") }
         guard (0...16).contains(distractors) else { throw bad("distractors must be in 0...16, got \(distractors)") }
+        guard stripeAngles.lowerBound >= -360, stripeAngles.upperBound <= 360 else { throw bad("stripeAngles must lie in -360...360 degrees, got \(stripeAngles)") }
         guard backgroundDetail > 0, backgroundDetail <= 16 else { throw bad("backgroundDetail must be in (0, 16], got \(backgroundDetail)") }
         guard (0...32).contains(maskDilation) else { throw bad("maskDilation must be in 0...32, got \(maskDilation)") }
     }

@@ -32,8 +32,8 @@ enum CurationPrimitives {
 
     /// The `SynthOptions` named options of `synth(...)`, with what each takes.
     static let synthOptions: [(String, String)] = [
-        ("shadows", "bool"), ("mask_covers_shadow", "bool"), ("textured", "bool"), ("distractors", "int"),
-        ("background_detail", "number"), ("mask_dilation", "int"), ("object_scale", "[min, max]"),
+        ("shadows", "bool"), ("mask_covers_shadow", "bool"), ("light", "above|any"), ("textured", "bool"), ("distractors", "int"),
+        ("background_detail", "number"), ("stripe_angles", "[min, max] degrees"), ("mask_dilation", "int"), ("object_scale", "[min, max]"),
         ("backgrounds", "list of gradient|noise|stripes|photo"), ("shapes", "list of disc|box|triangle|ring"),
         ("photos", "folder"),
     ]
@@ -143,6 +143,11 @@ enum CurationPrimitives {
         switch key {
         case "shadows": options.shadows = try bool()
         case "mask_covers_shadow": options.maskCoversShadow = try bool()
+        case "light":
+            guard let name = value.string, let light = SynthLight(rawValue: name) else {
+                throw bad("one of " + SynthLight.allCases.map { Value.quote($0.rawValue) }.joined(separator: ", "))
+            }
+            options.light = light
         case "textured": options.texturedObjects = try bool()
         case "distractors": options.distractors = try int()
         case "mask_dilation": options.maskDilation = try int()
@@ -154,6 +159,11 @@ enum CurationPrimitives {
                 throw bad("[min, max] with min <= max")
             }
             options.objectScale = lo...hi
+        case "stripe_angles":
+            guard case .list(let items) = value, items.count == 2, let lo = items[0].number, let hi = items[1].number, lo <= hi else {
+                throw bad("[min, max] in degrees with min <= max")
+            }
+            options.stripeAngles = lo...hi
         case "backgrounds":
             options.backgrounds = try strings().map { name in
                 guard let b = SynthBackground(rawValue: name) else {

@@ -78,6 +78,68 @@ final class SynthTests: XCTestCase {
         XCTAssertGreaterThan(outside, 50, "the shadow is left outside the mask")
     }
 
+    /// Where the shadow left outside the mask lies relative to the mask, per scene: (dx, dy) between the centroids of
+    /// the darkened pixels and of the mask.
+    private func shadowOffsets(light: SynthLight, count: Int) throws -> [(Double, Double)] {
+        var options = SynthOptions(count: count, width: 48, height: 48, seed: 11)
+        options.backgrounds = [.gradient]
+        options.shadows = true
+        options.maskCoversShadow = false
+        options.maskDilation = 0
+        options.light = light
+        return try Synth.make(options).map { pair in
+            let s = try pair.loadSource(), t = try XCTUnwrap(pair.loadTarget()), m = try pair.loadMask()
+            var shadow = (x: 0.0, y: 0.0, n: 0.0), hole = (x: 0.0, y: 0.0, n: 0.0)
+            for y in 0..<m.height {
+                for x in 0..<m.width {
+                    let i = y * m.width + x
+                    if m.isMasked(i) { hole = (hole.x + Double(x), hole.y + Double(y), hole.n + 1) }
+                    else if t.pixels[i * 3] - s.pixels[i * 3] > 4 / 255 { shadow = (shadow.x + Double(x), shadow.y + Double(y), shadow.n + 1) }
+                }
+            }
+            guard shadow.n > 0, hole.n > 0 else { return (0, 0) }
+            return (shadow.x / shadow.n - hole.x / hole.n, shadow.y / shadow.n - hole.y / hole.n)
+        }
+    }
+
+    func testLightFromAboveCastsShadowsDownAndFromAnySideEverywhere() throws {
+        let above = try shadowOffsets(light: .above, count: 16)
+        XCTAssertTrue(above.allSatisfy { $0.1 >= 0 }, "from above every shadow falls below its object: \(above)")
+        XCTAssertGreaterThan(above.filter { $0.1 > 0.5 }.count, 12)
+        let any = try shadowOffsets(light: .any, count: 24)
+        XCTAssertGreaterThan(any.filter { $0.1 < -0.5 }.count, 3, "from any side some shadows fall upwards: \(any)")
+        XCTAssertGreaterThan(any.filter { $0.1 > 0.5 }.count, 3)
+        XCTAssertGreaterThan(any.filter { $0.0 < -0.5 }.count, 3)
+        XCTAssertGreaterThan(any.filter { $0.0 > 0.5 }.count, 3)
+    }
+
+    func testStripeAnglesSetTheDirectionOfTheBands() throws {
+        /// Mean absolute change between neighbours along x and along y of the background (the target).
+        func changes(_ angles: ClosedRange<Double>) throws -> (alongX: Double, alongY: Double) {
+            var options = SynthOptions(count: 6, width: 32, height: 32, seed: 5)
+            options.backgrounds = [.stripes]
+            options.stripeAngles = angles
+            var dx = 0.0, dy = 0.0
+            for pair in try Synth.make(options) {
+                let t = try XCTUnwrap(pair.loadTarget())
+                for y in 0..<31 {
+                    for x in 0..<31 {
+                        let i = (y * 32 + x) * 3
+                        dx += Double(abs(t.pixels[i + 3] - t.pixels[i])); dy += Double(abs(t.pixels[i + 32 * 3] - t.pixels[i]))
+                    }
+                }
+            }
+            return (dx, dy)
+        }
+        // Horizontal bands change only from row to row; vertical ones only from column to column.
+        let horizontal = try changes(0...0), vertical = try changes(90...90)
+        XCTAssertLessThan(horizontal.alongX, 0.01 * horizontal.alongY, "\(horizontal)")
+        XCTAssertLessThan(vertical.alongY, 0.01 * vertical.alongX, "\(vertical)")
+        var options = SynthOptions(count: 1)
+        options.stripeAngles = -400...0
+        XCTAssertThrowsError(try Synth.make(options)) { XCTAssertTrue("\($0)".contains("stripeAngles"), "\($0)") }
+    }
+
     func testBadOptionsAreNamedAndPhotosAreUsed() throws {
         var options = SynthOptions(count: 2)
         options.width = 2

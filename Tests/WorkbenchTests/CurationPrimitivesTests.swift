@@ -235,6 +235,8 @@ final class CurationPrimitivesTests: SessionTestCase {
             ("synth(4, shadow: true)", "synth(): unknown option 'shadow' (did you mean 'shadows'?); valid options: shadows"),
             ("synth(4, shapes: [\"star\"])", "synth(): unknown shape \"star\"; valid: disc, box, triangle, ring"),
             ("synth(4, width: 2)", "synth(): synth: width and height must be in 8...4096, got 2x64"),
+            ("synth(4, light: \"below\")", "synth(): option 'light' must be one of \"above\", \"any\", got \"below\""),
+            ("synth(4, stripe_angles: [30, -30])", "synth(): option 'stripe_angles' must be [min, max] in degrees with min <= max"),
             ("take(synth(2), -1)", "take(): n must be >= 0, got -1"),
             ("split(synth(2), 1.5)", "split(): split fraction must be in [0, 1], got 1.5"),
             ("agreement(\"alice\", \"bob\")", "agreement(): comparing annotators \"alice\" and \"bob\" needs store:"),
