@@ -114,7 +114,7 @@ final class SynthTests: XCTestCase {
     }
 
     func testStripeAnglesSetTheDirectionOfTheBands() throws {
-        /// Mean absolute change between neighbours along x and along y of the background (the target).
+        /// Summed absolute change between neighbours along x and along y of the backgrounds (the targets).
         func changes(_ angles: ClosedRange<Double>) throws -> (alongX: Double, alongY: Double) {
             var options = SynthOptions(count: 6, width: 32, height: 32, seed: 5)
             options.backgrounds = [.stripes]
