@@ -38,14 +38,19 @@ enum RoundPrimitives {
     /// Scores the candidates `annotator` has not decided yet with `model` and records `accept = score >= threshold`
     /// with the score, all in one transaction.
     static func annotate(_ model: Discriminator, _ candidates: [Candidate], store: Store, annotator: Annotator) throws -> AnnotationSummary {
-        let threshold = annotator.threshold ?? 0.9
         let todo = Set(try store.undecided(candidates.map(\.id), by: annotator))
         let pending = candidates.filter { todo.contains($0.id) }
-        var summary = AnnotationSummary()
+        var summary = try record(try scores(model, pending), of: pending, store: store, annotator: annotator)
         summary.skipped = candidates.count - pending.count
-        let values = try scores(model, pending)
+        return summary
+    }
+
+    /// Records `annotator`'s labels from `values`, the scores of `candidates` in order, in one transaction.
+    static func record(_ values: [Double], of candidates: [Candidate], store: Store, annotator: Annotator) throws -> AnnotationSummary {
+        let threshold = annotator.threshold ?? 0.9
+        var summary = AnnotationSummary()
         var inputs: [LabelInput] = []
-        for (c, s) in zip(pending, values) {
+        for (c, s) in zip(candidates, values) {
             inputs.append(LabelInput(candidateID: c.id, accept: s >= threshold, score: s))
             summary.labelled += 1
             summary.scoreSum += s
@@ -119,8 +124,11 @@ enum RoundPrimitives {
                 _ = try Oracle.label(cands.candidates, in: store, rule: rule)
                 if case .object(let d as DiscriminatorValue) = args["disc"] {
                     let a = Annotator.discriminator(d.name, threshold: threshold)
-                    _ = try annotate(d.model, cands.candidates, store: store, annotator: a)
+                    // One scoring pass serves both the labels (of the candidates not yet decided) and the estimate.
                     discScores = try scores(d.model, cands.candidates)
+                    let todo = Set(try store.undecided(cands.candidates.map(\.id), by: a))
+                    let pending = zip(cands.candidates, discScores).filter { todo.contains($0.0.id) }
+                    _ = try record(pending.map(\.1), of: pending.map(\.0), store: store, annotator: a)
                     disc = a
                     let verdicts = Dictionary(try store.labels(by: .oracle("oracle")).compactMap { l in l.accept.map { (l.candidateID, $0) } },
                                               uniquingKeysWith: { _, last in last })
