@@ -136,6 +136,12 @@ enum CurationPrimitives {
             guard let n = value.number, n == n.rounded(), abs(n) < 1e9 else { throw bad("a whole number") }
             return Int(n)
         }
+        func range(_ expected: String) throws -> ClosedRange<Double> {
+            guard case .list(let items) = value, items.count == 2, let lo = items[0].number, let hi = items[1].number, lo <= hi else {
+                throw bad(expected)
+            }
+            return lo...hi
+        }
         func strings() throws -> [String] {
             guard let items = value.elements(), case .list = value else { throw bad("a list of names") }
             return try items.map { item in guard let s = item.string else { throw bad("a list of names") }; return s }
@@ -154,16 +160,8 @@ enum CurationPrimitives {
         case "background_detail":
             guard let n = value.number else { throw bad("a number") }
             options.backgroundDetail = n
-        case "object_scale":
-            guard case .list(let items) = value, items.count == 2, let lo = items[0].number, let hi = items[1].number, lo <= hi else {
-                throw bad("[min, max] with min <= max")
-            }
-            options.objectScale = lo...hi
-        case "stripe_angles":
-            guard case .list(let items) = value, items.count == 2, let lo = items[0].number, let hi = items[1].number, lo <= hi else {
-                throw bad("[min, max] in degrees with min <= max")
-            }
-            options.stripeAngles = lo...hi
+        case "object_scale": options.objectScale = try range("[min, max] with min <= max")
+        case "stripe_angles": options.stripeAngles = try range("[min, max] in degrees with min <= max")
         case "backgrounds":
             options.backgrounds = try strings().map { name in
                 guard let b = SynthBackground(rawValue: name) else {
