@@ -49,7 +49,12 @@ public enum ContextResidual {
     /// The residual as a tensor (1, 3, H, W): `gain * (result - prediction)` where the mask is >= 0.5, else 0.
     public static func compute(source: Image, mask: Mask, result: Image) throws -> Tensor {
         try mask.checkSize(matches: result, what: "mask (against the result)")
-        let predicted = try prediction(source: source, mask: mask)
+        return try residual(result: result, predicted: try prediction(source: source, mask: mask), mask: mask)
+    }
+
+    /// `gain * (result - predicted)` where the mask is >= 0.5, else 0, as a tensor (1, 3, H, W); `predicted` is RGB
+    /// of the result's size.
+    static func residual(result: Image, predicted: Image, mask: Mask) throws -> Tensor {
         let res = try result.converted(toChannels: 3)
         let (w, h) = (res.width, res.height), plane = w * h
         var values = [Float](repeating: 0, count: 3 * plane)

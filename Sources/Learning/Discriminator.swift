@@ -39,7 +39,8 @@ public final class Discriminator: @unchecked Sendable {
 
     /// The network input (1, C, R, R) for one example: result and source in [-1, 1] and the mask (soft after
     /// resizing) in [0, 1], cropped by ``contextBox(for:)`` and resized to the configured resolution; with
-    /// ``DiscriminatorConfig/contextResidual`` also ``ContextResidual/compute(source:mask:result:)`` (C = 10).
+    /// ``DiscriminatorConfig/contextResidual`` also ``ContextResidual/compute(source:mask:result:)``, and with
+    /// ``DiscriminatorConfig/shiftResidual`` ``ShiftPrediction/compute(source:mask:result:)`` (3 channels each).
     public func prepare(source: Image, mask: Mask, result: Image) throws -> Tensor {
         try mask.checkSize(matches: source)
         try mask.checkSize(matches: result, what: "mask (against the result)")
@@ -54,10 +55,13 @@ public final class Discriminator: @unchecked Sendable {
         if config.contextResidual {
             parts.append(try ContextResidual.compute(source: src, mask: m, result: res))   // (1, 3, R, R)
         }
-        return try Tensor.concat(parts, axis: 1)                      // (1, 7 or 10, R, R)
+        if config.shiftResidual {
+            parts.append(try ShiftPrediction.compute(source: src, mask: m, result: res))   // (1, 3, R, R)
+        }
+        return try Tensor.concat(parts, axis: 1)                      // (1, C, R, R), C = config.inputChannels
     }
 
-    /// Raw softplus outputs (N) for prepared inputs (N, 7, R, R); records a graph unless run under no-grad.
+    /// Raw softplus outputs (N) for prepared inputs (N, C, R, R); records a graph unless run under no-grad.
     public func forward(_ input: Tensor) throws -> Tensor {
         try network(input)
     }

@@ -33,30 +33,36 @@ public struct DiscriminatorConfig: Hashable, Codable, Sendable {
     /// (see Docs/learning.md, "Why the context residual"). Checkpoints written before this field existed load
     /// with it off.
     public var contextResidual: Bool
+    /// Whether the network also sees the shift residual: the result minus what a translated copy of the
+    /// surroundings predicts inside the mask (``ShiftPrediction``), three more input channels. The smooth residual
+    /// suits smooth backgrounds and misleads on bands and lines, which a smooth fill blurs and a shift continues
+    /// (see Docs/learning.md, "The shift residual"). Checkpoints written before this field existed load with it off.
+    public var shiftResidual: Bool
     /// How the network reduces to one value; checkpoints written before this field existed load as `.strided`.
     public var head: DiscriminatorHead
 
-    /// Input channels of the network: result, mask and source (7), plus the residual (10).
-    public var inputChannels: Int { contextResidual ? 10 : 7 }
+    /// Input channels of the network: result, mask and source (7), plus 3 for each residual.
+    public var inputChannels: Int { 7 + (contextResidual ? 3 : 0) + (shiftResidual ? 3 : 0) }
 
     /// A configuration; the defaults (widths 16, 32, 64; 8 groups; 64 px; half the box of context, 8 px at
     /// least) judge small objects at a few milliseconds per image.
     public init(widths: [Int] = [16, 32, 64], groups: Int = 8, resolution: Int = 64,
                 contextMargin: Double = 0.5, minimumContext: Int = 8, contextResidual: Bool = true,
-                head: DiscriminatorHead = .strided) {
+                shiftResidual: Bool = false, head: DiscriminatorHead = .strided) {
         self.widths = widths
         self.groups = groups
         self.resolution = resolution
         self.contextMargin = contextMargin
         self.minimumContext = minimumContext
         self.contextResidual = contextResidual
+        self.shiftResidual = shiftResidual
         self.head = head
     }
 
-    enum CodingKeys: String, CodingKey { case widths, groups, resolution, contextMargin, minimumContext, contextResidual, head }
+    enum CodingKeys: String, CodingKey { case widths, groups, resolution, contextMargin, minimumContext, contextResidual, shiftResidual, head }
 
-    /// Decodes a stored configuration; `contextResidual` is false and `head` is `.strided` when absent (checkpoints
-    /// from before they existed).
+    /// Decodes a stored configuration; `contextResidual` and `shiftResidual` are false and `head` is `.strided` when
+    /// absent (checkpoints from before they existed).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         widths = try c.decode([Int].self, forKey: .widths)
@@ -65,6 +71,7 @@ public struct DiscriminatorConfig: Hashable, Codable, Sendable {
         contextMargin = try c.decode(Double.self, forKey: .contextMargin)
         minimumContext = try c.decode(Int.self, forKey: .minimumContext)
         contextResidual = try c.decodeIfPresent(Bool.self, forKey: .contextResidual) ?? false
+        shiftResidual = try c.decodeIfPresent(Bool.self, forKey: .shiftResidual) ?? false
         head = try c.decodeIfPresent(DiscriminatorHead.self, forKey: .head) ?? .strided
     }
 

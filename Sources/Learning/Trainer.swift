@@ -57,7 +57,7 @@ public struct Trainer {
                 }
                 var rng = Augmentation.rng(seed: cfg.seed, step: step, slot: slot)
                 let f = Augmentation.judged(s, config: cfg, rng: &rng)
-                inputs.append(try discriminator.prepare(source: f.source, mask: f.mask, result: f.result))   // (1, 7, R, R)
+                inputs.append(try discriminator.prepare(source: f.source, mask: f.mask, result: f.result))   // (1, C, R, R)
                 labels.append(Float(f.label))
             }
             let output = try discriminator.forward(Tensor.concat(inputs, axis: 0))   // (B)

@@ -3,8 +3,8 @@ import Lang
 import Learning
 
 /// A learned discriminator as a language value: `<discriminator disc 64px widths [16, 32, 64]>` (with
-/// ` masked_mean` after the widths for that head); fields `name` (the annotator name its labels carry),
-/// `resolution`, `widths`, `head`.
+/// ` masked_mean` after the widths for that head, ` shift_residual` when it sees that residual); fields `name` (the
+/// annotator name its labels carry), `resolution`, `widths`, `head`, `shift_residual`.
 ///
 /// The wrapped `Discriminator` is a reference type: training updates it in place, so every value that shares it
 /// sees the new weights.
@@ -21,15 +21,17 @@ public struct DiscriminatorValue: LangObject {
     public var typeName: String { "discriminator" }
     public var summary: String {
         let head = model.config.head == .strided ? "" : " \(model.config.head.rawValue)"
-        return "<discriminator \(name) \(model.config.resolution)px widths \(model.config.widths)\(head)>"
+        let shift = model.config.shiftResidual ? " shift_residual" : ""
+        return "<discriminator \(name) \(model.config.resolution)px widths \(model.config.widths)\(head)\(shift)>"
     }
-    public var fieldNames: [String] { ["name", "resolution", "widths", "head"] }
+    public var fieldNames: [String] { ["name", "resolution", "widths", "head", "shift_residual"] }
     public func field(_ field: String) -> Value? {
         switch field {
         case "name": return .string(name)
         case "resolution": return .number(Double(model.config.resolution))
         case "widths": return .list(model.config.widths.map { .number(Double($0)) })
         case "head": return .string(model.config.head.rawValue)
+        case "shift_residual": return .bool(model.config.shiftResidual)
         default: return nil
         }
     }

@@ -73,7 +73,8 @@ enum ModelPrimitives {
         i.register(Primitive("discriminator", [Parameter("widths", .list, default: .list([16, 32, 64].map { .number($0) })),
                                                Parameter("groups", .integer, default: .number(8)), Parameter("resolution", .integer, default: .number(64)),
                                                Parameter("seed", .integer, default: .number(0)), Parameter("name", .string, default: .string("disc")),
-                                               Parameter("head", .string, default: .string(DiscriminatorHead.strided.rawValue))],
+                                               Parameter("head", .string, default: .string(DiscriminatorHead.strided.rawValue)),
+                                               Parameter("shift_residual", .bool, default: .bool(false))],
                              summary: "A new removal judge in RORem's shape: scores (source, mask, result) in [0, 1].",
                              help: """
                              It looks at a square around the mask (with context) resized to resolution (a power of two).
@@ -81,6 +82,8 @@ enum ModelPrimitives {
                              head: "strided" (RORem's: the encoder and stride-2 stages down to one value) or "masked_mean" (a
                              full-resolution quality map, one 3x3 stage per width, averaged over the mask: it learns from a few
                              hundred labelled images where the strided head memorises them; Docs/learning.md).
+                             shift_residual: also show it how far the fill is from a shifted copy of the surroundings, which
+                             continues bands and lines a smooth prediction blurs (for striped or structured backgrounds).
                              """,
                              example: "let d = discriminator(resolution: 32, name: \"disc-r1\")") { args in
             let headName = try args.string("head")
@@ -88,7 +91,8 @@ enum ModelPrimitives {
                 throw PrimitiveError("discriminator(): head must be one of \(DiscriminatorHead.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(headName)\"")
             }
             let config = DiscriminatorConfig(widths: try integers(args, "widths"), groups: try args.int("groups"),
-                                             resolution: try args.int("resolution"), head: head)
+                                             resolution: try args.int("resolution"),
+                                             shiftResidual: args["shift_residual"] == .bool(true), head: head)
             try checkSize(config.widths, for: "discriminator")
             guard config.resolution <= 1024 else { throw PrimitiveError("discriminator(): resolution must be at most 1024, got \(config.resolution)") }
             let s = try seed(args)
