@@ -52,11 +52,15 @@ public final class Discriminator: @unchecked Sendable {
         var parts = [try ImageTensor.batch([res], scale: .signed),   // (1, 3, R, R)
                      try ImageTensor.batch([m], binary: false),       // (1, 1, R, R)
                      try ImageTensor.batch([src], scale: .signed)]    // (1, 3, R, R)
+        var smooth: Image?   // computed once, shared by the shift prediction's fallback
         if config.contextResidual {
-            parts.append(try ContextResidual.compute(source: src, mask: m, result: res))   // (1, 3, R, R)
+            let predicted = try ContextResidual.prediction(source: src, mask: m)
+            smooth = predicted
+            parts.append(try ContextResidual.residual(result: res, predicted: predicted, mask: m))   // (1, 3, R, R)
         }
         if config.shiftResidual {
-            parts.append(try ShiftPrediction.compute(source: src, mask: m, result: res))   // (1, 3, R, R)
+            let predicted = try ShiftPrediction.prediction(source: src, mask: m, smooth: smooth).image
+            parts.append(try ContextResidual.residual(result: res, predicted: predicted, mask: m))   // (1, 3, R, R)
         }
         return try Tensor.concat(parts, axis: 1)                      // (1, C, R, R), C = config.inputChannels
     }

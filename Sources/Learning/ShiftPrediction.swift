@@ -26,14 +26,16 @@ public enum ShiftPrediction {
     static let multiples = [1, -1, 2, -2]
 
     /// The chosen shift and the prediction for every pixel of `source` (RGB, in [0, 1]); the shift is nil, and the
-    /// prediction the smooth one, when no candidate covers the hole (or the mask is empty or full).
-    public static func prediction(source: Image, mask: Mask) throws -> (image: Image, shift: (dx: Int, dy: Int)?) {
+    /// prediction the smooth one, when no candidate covers the hole (or the mask is empty or full). `smooth` is
+    /// ``ContextResidual/prediction(source:mask:)`` when the caller has it already; it is computed when needed.
+    public static func prediction(source: Image, mask: Mask, smooth: Image? = nil) throws -> (image: Image, shift: (dx: Int, dy: Int)?) {
         try mask.checkSize(matches: source)
         let rgb = try source.converted(toChannels: 3)
         let (w, h) = (rgb.width, rgb.height), count = w * h
         let hole = mask.values.map { $0 >= 0.5 }                                      // (H, W)
         let holeIndices = hole.indices.filter { hole[$0] }
-        guard !holeIndices.isEmpty, holeIndices.count < count else { return (try ContextResidual.prediction(source: rgb, mask: mask), nil) }
+        func smoothPrediction() throws -> Image { try smooth ?? ContextResidual.prediction(source: rgb, mask: mask) }
+        guard !holeIndices.isEmpty, holeIndices.count < count else { return (try smoothPrediction(), nil) }
         let grown = try mask.dilated(radius: min(ringWidth, max(w, h))).values.map { $0 >= 0.5 }   // hole and ring
         let ringIndices = grown.indices.filter { grown[$0] && !hole[$0] }
         var gray = [Float](repeating: 0, count: count)                                // (H, W) channel mean
@@ -71,7 +73,7 @@ public enum ShiftPrediction {
                 best = (cost, length, dx, dy)
             }
         }
-        guard let best else { return (try ContextResidual.prediction(source: rgb, mask: mask), nil) }
+        guard let best else { return (try smoothPrediction(), nil) }
 
         var out = rgb.pixels
         var fallback: Image?
@@ -90,7 +92,7 @@ public enum ShiftPrediction {
                 let f = 1 / Float(n)
                 out[i * 3] = sum.0 * f; out[i * 3 + 1] = sum.1 * f; out[i * 3 + 2] = sum.2 * f
             } else {
-                if fallback == nil { fallback = try ContextResidual.prediction(source: rgb, mask: mask) }
+                if fallback == nil { fallback = try smoothPrediction() }
                 if let smooth = fallback { for c in 0..<3 { out[i * 3 + c] = smooth.pixels[i * 3 + c] } }
             }
         }
