@@ -146,16 +146,4 @@ public final class Interpreter {
             }
         }
     }
-
-    /// Runs `body` on a thread with a 512 MiB stack and waits for it.
-    static func onLargeStack(_ body: @escaping () -> Void) {
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            body()
-            done.signal()
-        }
-        thread.stackSize = 512 << 20
-        thread.start()
-        done.wait()
-    }
 }
