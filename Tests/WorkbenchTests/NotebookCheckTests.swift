@@ -3,11 +3,11 @@ import XCTest
 @testable import Lang
 @testable import Workbench
 
-/// The committed notebooks take minutes to run (paper_loop about twenty), so no test runs them. These checks catch
-/// what would otherwise surface only minutes into a run: a syntax error, or a call of a name that is neither a
-/// primitive nor bound in the notebook (a misspelt or renamed primitive).
+/// The committed notebooks take minutes to run (paper_loop about 25 minutes), so no test runs them. These checks catch
+/// what would otherwise surface only minutes into a run: a syntax error, a call of a name that is neither a
+/// primitive nor bound in the notebook (a misspelt or renamed primitive), or a named argument the primitive lacks.
 final class NotebookCheckTests: SessionTestCase {
-    func testEveryCommittedNotebookParsesAndCallsOnlyKnownNames() throws {
+    func testEveryCommittedNotebookParsesAndCallsOnlyKnownNamesAndParameters() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let folder = root.appendingPathComponent("Notebooks")
@@ -47,7 +47,34 @@ final class NotebookCheckTests: SessionTestCase {
                 guard tokens[i + 1].kind == .leftParen, i == 0 || tokens[i - 1].kind != .dot else { continue }
                 XCTAssertTrue(primitives.contains(t.lexeme) || bound.contains(t.lexeme),
                               "\(file), line \(t.position.line): \(t.lexeme)(...) is neither a primitive nor bound in the notebook")
+                // A primitive's named arguments must be its parameters (unless it takes free options).
+                guard !bound.contains(t.lexeme), let primitive = s.interpreter.primitive(named: t.lexeme),
+                      !primitive.acceptsOptions else { continue }
+                let names = Set(primitive.parameters.map(\.name))
+                for label in Self.namedArguments(tokens, openingAt: i + 1) where !names.contains(label.lexeme) {
+                    XCTFail("\(file), line \(label.position.line): \(t.lexeme)() has no parameter '\(label.lexeme)'")
+                }
             }
         }
+    }
+
+    /// The `name:` labels of the call whose `(` is at `open`, at its own nesting level only.
+    static func namedArguments(_ tokens: [Token], openingAt open: Int) -> [Token] {
+        var labels: [Token] = []
+        var depth = 0
+        var i = open
+        while i < tokens.count {
+            switch tokens[i].kind {
+            case .leftParen, .leftBracket, .leftBrace: depth += 1
+            case .rightParen, .rightBracket, .rightBrace:
+                depth -= 1
+                if depth == 0 { return labels }
+            case .identifier where depth == 1 && i + 1 < tokens.count && tokens[i + 1].kind == .colon:
+                labels.append(tokens[i])
+            default: break
+            }
+            i += 1
+        }
+        return labels
     }
 }
