@@ -56,7 +56,7 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "RemovalTests", dependencies: ["Removal", "Imaging"], swiftSettings: optimized),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning"]),

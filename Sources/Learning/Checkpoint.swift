@@ -2,9 +2,10 @@ import Foundation
 import NN
 import Tensor
 
-/// Model checkpoints as safetensors: the weights under their PyTorch-style names, and in the metadata the model
-/// kind (`rorem.kind`) and its configuration as JSON (`rorem.config`), so a file alone rebuilds the model.
-public enum Checkpoint {
+/// rorem's model files: a safetensors checkpoint (written and read through NN's `Checkpoint`) whose metadata also
+/// names the model kind (`rorem.kind`) and holds its configuration as JSON (`rorem.config`), so a file alone
+/// rebuilds the model.
+public enum ModelCheckpoint {
     /// Metadata key for the model kind, e.g. `unet-remover`.
     public static let kindKey = "rorem.kind"
     /// Metadata key for the configuration JSON.
@@ -21,7 +22,7 @@ public enum Checkpoint {
         metadata[kindKey] = kind
         metadata[configKey] = String(decoding: json, as: UTF8.self)
         do {
-            try SafeTensors.write(module.stateDict(), metadata: metadata, to: path)
+            try SafeTensors.write(module.namedParameters().map { ($0.name, $0.parameter.value.detached) }, metadata: metadata, to: path)
         } catch let error as TensorError {
             throw LearningError.checkpoint(path: path, reason: "cannot write: \(error.message)")
         }
@@ -29,8 +30,8 @@ public enum Checkpoint {
 
     /// Opens `path` as safetensors and returns the file and its model kind; throws when the file is not
     /// safetensors, has no kind, or (when `expected` is given) holds another kind of model.
-    public static func open(_ path: String, expecting expected: String? = nil) throws -> (file: SafeTensorsFile, kind: String) {
-        let file: SafeTensorsFile
+    public static func open(_ path: String, expecting expected: String? = nil) throws -> (file: TensorSource, kind: String) {
+        let file: TensorSource
         do {
             file = try SafeTensorsFile(path: path)
         } catch let error as TensorError {
@@ -46,7 +47,7 @@ public enum Checkpoint {
     }
 
     /// The configuration stored in `file`'s metadata, decoded as `Config`.
-    static func config<Config: Decodable>(_ type: Config.Type, in file: SafeTensorsFile, path: String) throws -> Config {
+    static func config<Config: Decodable>(_ type: Config.Type, in file: TensorSource, path: String) throws -> Config {
         guard let text = file.metadata[configKey] else {
             throw LearningError.checkpoint(path: path, reason: "metadata has no '\(configKey)'")
         }
@@ -57,29 +58,13 @@ public enum Checkpoint {
         }
     }
 
-    /// Copies every parameter of `module` from `file`; throws naming the tensor when one is missing, unexpected,
-    /// or of another shape (giving both shapes).
-    static func loadWeights(into module: Module, from file: SafeTensorsFile, path: String) throws {
-        let named = module.namedParameters()
-        let known = Set(named.map(\.name))
-        for (name, parameter) in named {
-            guard let entry = file.entries[name] else {
-                throw LearningError.checkpoint(path: path, reason: "missing tensor '\(name)' (the model expects shape \(parameter.shape))")
-            }
-            guard entry.shape == parameter.shape else {
-                throw LearningError.checkpoint(path: path,
-                                               reason: "tensor '\(name)' has shape \(entry.shape) in the file but the model expects \(parameter.shape)")
-            }
-        }
-        if let extra = file.names.first(where: { !known.contains($0) }) {
-            throw LearningError.checkpoint(path: path, reason: "unexpected tensor '\(extra)' that the model does not have")
-        }
-        for (name, parameter) in named {
-            do {
-                try parameter.assign(file.tensor(name), name: name)
-            } catch let error as TensorError {
-                throw LearningError.checkpoint(path: path, reason: error.description)
-            }
+    /// Loads every parameter of `module` from `file` (strict, f32); throws naming the tensor when one is missing,
+    /// unexpected, or of another shape (giving both shapes).
+    static func loadWeights(into module: Module, from file: TensorSource, path: String) throws {
+        do {
+            try module.load(from: file, strict: true, dtype: .f32)
+        } catch let error as TensorError {
+            throw LearningError.checkpoint(path: path, reason: error.message)
         }
     }
 }

@@ -92,20 +92,20 @@ public final class Discriminator: @unchecked Sendable {
 
     /// Writes the weights and configuration to `path` (safetensors; `extra` goes into the metadata).
     public func save(path: String, extra: [String: String] = [:]) throws {
-        try Checkpoint.save(network, kind: Self.kind, config: config, extra: extra, to: path)
+        try ModelCheckpoint.save(network, kind: Self.kind, config: config, extra: extra, to: path)
     }
 
     /// Loads a discriminator saved by ``save(path:extra:)``; throws naming the file and the problem.
     public static func load(path: String) throws -> Discriminator {
-        let (file, _) = try Checkpoint.open(path, expecting: kind)
-        let config = try Checkpoint.config(DiscriminatorConfig.self, in: file, path: path)
+        let (file, _) = try ModelCheckpoint.open(path, expecting: kind)
+        let config = try ModelCheckpoint.config(DiscriminatorConfig.self, in: file, path: path)
         let model: Discriminator
         do {
             model = try Discriminator(config: config)
         } catch let error as LearningError {
             throw LearningError.checkpoint(path: path, reason: "stored configuration is invalid: \(error)")
         }
-        try Checkpoint.loadWeights(into: model.network, from: file, path: path)
+        try ModelCheckpoint.loadWeights(into: model.network, from: file, path: path)
         return model
     }
 }

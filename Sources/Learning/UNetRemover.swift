@@ -104,21 +104,21 @@ public final class UNetRemover: Remover, @unchecked Sendable {
 
     /// Writes the weights and configuration to `path` (safetensors; `extra` goes into the metadata).
     public func save(path: String, extra: [String: String] = [:]) throws {
-        try Checkpoint.save(network, kind: Self.kind, config: config, extra: extra, to: path)
+        try ModelCheckpoint.save(network, kind: Self.kind, config: config, extra: extra, to: path)
     }
 
     /// Loads a remover saved by ``save(path:extra:)``; throws naming the file and the problem (not safetensors,
     /// another model kind, a missing tensor, or a tensor whose shape does not fit, with both shapes).
     public static func load(path: String) throws -> UNetRemover {
-        let (file, _) = try Checkpoint.open(path, expecting: kind)
-        let config = try Checkpoint.config(UNetRemoverConfig.self, in: file, path: path)
+        let (file, _) = try ModelCheckpoint.open(path, expecting: kind)
+        let config = try ModelCheckpoint.config(UNetRemoverConfig.self, in: file, path: path)
         let remover: UNetRemover
         do {
             remover = try UNetRemover(config: config)
         } catch let error as LearningError {
             throw LearningError.checkpoint(path: path, reason: "stored configuration is invalid: \(error)")
         }
-        try Checkpoint.loadWeights(into: remover.network, from: file, path: path)
+        try ModelCheckpoint.loadWeights(into: remover.network, from: file, path: path)
         return remover
     }
 }
@@ -131,7 +131,7 @@ public enum LearnedRemovers {
 
     /// The remover stored in the checkpoint at `path`, whatever its kind.
     public static func load(_ path: String) throws -> any Remover {
-        let (_, kind) = try Checkpoint.open(path)
+        let (_, kind) = try ModelCheckpoint.open(path)
         switch kind {
         case UNetRemover.kind: return try UNetRemover.load(path: path)
         default: throw LearningError.checkpoint(path: path, reason: "holds a '\(kind)' model, which is not a remover")

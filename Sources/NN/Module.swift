@@ -4,6 +4,9 @@ import Tensor
 public protocol Module: AnyObject {
     /// Every parameter of this module and its children, in a fixed order, with dotted PyTorch names.
     func namedParameters() -> [(name: String, parameter: Parameter)]
+    /// The direct children that hold parameters, under the names their parameters carry (`conv1`, `to_out.0`).
+    /// The default finds them by reflection (see `Module+Children.swift`); containers may list them explicitly.
+    func namedChildren() -> [(name: String, module: Module)]
 }
 
 extension Module {
@@ -16,23 +19,6 @@ extension Module {
     /// Name -> values (shared storage), for checkpoints.
     public func stateDict() -> [String: Tensor] {
         Dictionary(namedParameters().map { ($0.name, $0.parameter.value.detached) }, uniquingKeysWith: { a, _ in a })
-    }
-
-    /// Copies values into parameters by name. Throws on a shape mismatch (naming the tensor and both shapes),
-    /// and, when `strict`, on missing or unexpected names.
-    public func load(stateDict: [String: Tensor], strict: Bool = true) throws {
-        let named = namedParameters()
-        let known = Set(named.map(\.name))
-        if strict {
-            let missing = named.map(\.name).filter { stateDict[$0] == nil }
-            let unexpected = stateDict.keys.filter { !known.contains($0) }.sorted()
-            if !missing.isEmpty || !unexpected.isEmpty {
-                throw TensorError("load state dict", "missing \(missing.prefix(5)); unexpected \(unexpected.prefix(5))")
-            }
-        }
-        for (name, p) in named {
-            if let t = stateDict[name] { try p.assign(t, name: name) }
-        }
     }
 
     /// Freezes (or unfreezes) every parameter.

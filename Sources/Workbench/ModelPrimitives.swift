@@ -153,7 +153,7 @@ enum ModelPrimitives {
                              example: "let d = load_model(\"runs/disc-r1.safetensors\")") { [unowned session] args in
             let path = session.resolve(try args.string("path"))
             return try learning("load_model") {
-                let (file, kind) = try Checkpoint.open(path)
+                let (file, kind) = try ModelCheckpoint.open(path)
                 if kind == Discriminator.kind {
                     let name = args["name"].string ?? file.metadata["rorem.name"] ?? "disc"
                     return .object(DiscriminatorValue(try Discriminator.load(path: path), name: name))

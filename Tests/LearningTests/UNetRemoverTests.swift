@@ -2,6 +2,7 @@ import XCTest
 import Imaging
 import Learning
 import Removal
+import NN
 import Tensor
 
 final class UNetRemoverTests: XCTestCase {
@@ -64,7 +65,7 @@ final class UNetRemoverTests: XCTestCase {
         XCTAssertEqual(try viaRegistry.inpaint(sample.source, mask: sample.mask), a)
         let file = try SafeTensorsFile(path: path)
         XCTAssertEqual(file.metadata["note"], "test")
-        XCTAssertEqual(file.metadata[Checkpoint.kindKey], UNetRemover.kind)
+        XCTAssertEqual(file.metadata[ModelCheckpoint.kindKey], UNetRemover.kind)
     }
 
     func testBadCheckpointsNameTheProblem() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Tensor
+import Tensor
+@testable import NN
 
 final class SafeTensorsTests: XCTestCase {
     /// Builds a file from a raw header and data bytes.
