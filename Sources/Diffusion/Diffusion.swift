@@ -7,5 +7,5 @@
 /// `UNet/`, `VAE/`, `Pipeline/`.
 public enum Diffusion {
     /// The diffusers release the parity fixtures were made with (Scripts/fixtures/make_diffusion_fixtures*.py).
-    public static let referenceDiffusersVersion = "0.3x"
+    public static let referenceDiffusersVersion = "0.42.1"
 }
