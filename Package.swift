@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Curation", targets: ["Curation"]),
         .library(name: "Learning", targets: ["Learning"]),
+        .library(name: "Diffusion", targets: ["Diffusion"]),
         .library(name: "Lang", targets: ["Lang"]),
         .library(name: "Workbench", targets: ["Workbench"]),
     ],
@@ -43,6 +44,8 @@ let package = Package(
         .target(name: "Removal", dependencies: ["Imaging"], swiftSettings: optimized),
         // Learned models where images meet tensors: the UNet remover, the discriminator, training loops.
         .target(name: "Learning", dependencies: ["Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
+        // The SDXL family from diffusers folders: UNet, VAE, CLIP text encoders and tokenizer, schedulers, pipeline.
+        .target(name: "Diffusion", dependencies: ["Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
         .target(name: "Curation", dependencies: ["Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
@@ -61,6 +64,7 @@ let package = Package(
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging", "Learning"]),
     ],
