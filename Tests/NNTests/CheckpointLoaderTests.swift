@@ -26,6 +26,28 @@ final class CheckpointLoaderTests: XCTestCase {
         XCTAssertEqual(wrong.norm1.weight.value.values, before, "a failed load changes nothing")
     }
 
+    func testDeferredModuleLoadsHalfPrecisionViewsOfTheFile() throws {
+        let dir = try CheckpointFixtures.scratch("views")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = RNG(seed: 8)
+        let a = ResnetBlock2D(4, 8, groups: 2, rng: &rng)
+        try Checkpoint.save(a, to: dir + "/h.safetensors", dtype: .f16)
+        let b = Initializer.deferred { ResnetBlock2D(4, 8, groups: 2, rng: &rng) }
+        let file = try SafeTensorsFile(path: dir + "/h.safetensors")
+        try b.load(from: file)
+        let mapped = UnsafeRawPointer(file.file.base)..<(file.file.base + file.file.count)
+        for ((n, p), (_, q)) in zip(a.namedParameters(), b.namedParameters()) {
+            XCTAssertEqual(q.dtype, .f16, n)
+            XCTAssertTrue(mapped.contains(q.value.withRawBytes { $0.baseAddress! }), "\(n) is a view of the file")
+            XCTAssertEqual(q.value.values, p.value.to(.f16).values, n)
+        }
+        // Asking for f32 converts; the model then owns its weights.
+        let c = ResnetBlock2D(4, 8, groups: 2, rng: &rng)
+        try c.load(from: file, dtype: .f32)
+        XCTAssertEqual(c.conv1.weight.dtype, .f32)
+        XCTAssertEqual(c.conv1.weight.value.values, a.conv1.weight.value.to(.f16).values)
+    }
+
     func testPrefixRenameStrictAndReport() throws {
         var rng = RNG(seed: 5)
         let lin = Linear(3, 2, rng: &rng)

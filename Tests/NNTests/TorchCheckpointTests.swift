@@ -55,10 +55,20 @@ final class TorchCheckpointTests: XCTestCase {
     }
 
     func testTensorsSharingAStorageShareItsBytes() throws {
-        // The storage is located once; both views start inside the same mapped bytes.
+        // Contiguous tensors in their stored dtype are views of the mapped file; a row at a storage offset starts
+        // exactly 12 floats after the whole tensor, in the same bytes. Strided ones are gathered copies.
         let ckpt = try TorchCheckpoint(path: CheckpointFixtures.path("nested_zip.pt"))
-        let whole = try ckpt.tensor("shared.whole"), row = try ckpt.tensor("shared.row")
+        let whole = try ckpt.tensor("shared.whole"), row = try ckpt.tensor("shared.row"), block = try ckpt.tensor("shared.block")
+        let mapped = UnsafeRawPointer(ckpt.file.base)..<(ckpt.file.base + ckpt.file.count)
+        let w = whole.withRawBytes { $0.baseAddress! }, r = row.withRawBytes { $0.baseAddress! }, b = block.withRawBytes { $0.baseAddress! }
+        XCTAssertTrue(mapped.contains(w) && whole.storage.isReadOnly)
+        XCTAssertEqual(r, w + 12 * 4)
+        XCTAssertFalse(mapped.contains(b))
         XCTAssertEqual(Array(whole.values[12..<18]), row.values)
-        XCTAssertEqual(ckpt.info("shared.row")?.shape, [6])
+        let half = try ckpt.tensor("model.half")
+        XCTAssertEqual(half.dtype, .f16)
+        XCTAssertTrue(mapped.contains(half.withRawBytes { $0.baseAddress! }))
+        XCTAssertEqual(try ckpt.tensor("model.half", dtype: .f32).dtype, .f32)
+        XCTAssertEqual(try ckpt.tensor("model.steps").dtype, .f32, "integers arrive as f32")
     }
 }

@@ -58,14 +58,3 @@ public enum SafeTensors {
         try withConvertedBytes(t, as: dtype) { try out.write($0) }
     }
 }
-
-extension ElementType {
-    /// The element type of a storage dtype.
-    init(_ dtype: DType) {
-        switch dtype {
-        case .f32: self = .f32
-        case .f16: self = .f16
-        case .bf16: self = .bf16
-        }
-    }
-}
