@@ -56,6 +56,12 @@ final class SafeTensorsTests: XCTestCase {
         assertError(file(header: #"{"t":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8)), contains: "overflows")
         let overlap = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
         assertError(file(header: overlap, data: [UInt8](repeating: 0, count: 8)), contains: "overlaps")
+        let deep = "[" + Array(repeating: "1", count: 33).joined(separator: ",") + "]"
+        assertError(file(header: #"{"t":{"dtype":"F32","shape":\#(deep),"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]), contains: "33 dimensions")
+        assertError(file(header: #"{"t":{"dtype":"F32","shape":[1],"data_offsets":[0.5,4]}}"#, data: [0, 0, 0, 0]), contains: "pair of integers")
+        assertError(file(header: #"{"t":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]), contains: "non-negative")
+        assertError(file(header: #"{"t":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, data: [0, 0, 0, 0]), contains: "outside")
+        assertError(file(header: #"{"__metadata__":{"k":3}}"#, data: []), contains: "metadata 'k'")
         XCTAssertThrowsError(try SafeTensorsFile(path: "/nonexistent/x.safetensors"))
         XCTAssertThrowsError(try SafeTensorsFile(bytes: file(header: ok, data: [UInt8](repeating: 0, count: 8))).tensor("missing"))
     }
