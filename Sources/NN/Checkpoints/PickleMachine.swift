@@ -45,6 +45,8 @@ public final class PickleMachine {
     public private(set) var lists: [[Int]] = []
     /// Dict contents (insertion order) by dict index.
     public private(set) var dicts: [[(key: Int, value: Int)]] = []
+    /// Position of each string key in its dict (so SETITEMS stays linear on hostile input).
+    private var stringKeys: [[String: Int]] = []
     /// Where the pickle's bytes are (for `.bytes` ranges).
     public let data: UnsafeRawBufferPointer
     let limits: Limits
@@ -150,14 +152,14 @@ public final class PickleMachine {
         return d
     }
     private func setItem(_ d: Int, _ k: Int, _ v: Int) {
-        if case .string(let ks) = values[k], let j = dicts[d].firstIndex(where: { if case .string(let s) = values[$0.key] { return s == ks }; return false }) {
-            dicts[d][j].value = v
-        } else {
-            dicts[d].append((k, v))
+        if case .string(let ks) = values[k] {
+            if let j = stringKeys[d][ks] { dicts[d][j].value = v; return }
+            stringKeys[d][ks] = dicts[d].count
         }
+        dicts[d].append((k, v))
     }
     func newList(_ items: [Int]) throws -> Int { lists.append(items); return try add(.list(lists.count - 1)) }
-    func newDict() throws -> Int { dicts.append([]); return try add(.dict(dicts.count - 1)) }
+    func newDict() throws -> Int { dicts.append([]); stringKeys.append([:]); return try add(.dict(dicts.count - 1)) }
 
     /// A short description of value `i` for errors.
     public func kind(_ i: Int) -> String {
