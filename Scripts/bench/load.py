@@ -3,7 +3,7 @@
 Usage: python Scripts/bench/load.py [--file /tmp/rorem-random-5gb.safetensors] [--gb 5] [--rorem .build/debug/rorem]
   Makes the file if it is missing (SDXL-UNet-like shapes, normal(0, 0.02) weights in fp16, written streaming),
   then for each side: drops the file from the page cache (posix_fadvise DONTNEED, this file only) and loads it
-  cold, then loads it again warm. rorem: `rorem bench load FILE` (open, parameters built without initialisation,
+  cold, then loads it again warm (rorem also cold with --prefetch: madvise WILLNEED right after opening). rorem: `rorem bench load FILE` (open, parameters built without initialisation,
   every tensor loaded as a zero-copy view, every page touched). PyTorch: safetensors.torch.load_file (copies
   into tensors; a fresh process each time). Prints name=value lines and a Markdown table.
 Needs torch, numpy, safetensors.
@@ -91,6 +91,9 @@ def main():
     if not os.path.exists(args.file):
         make(args.file, args.gb)
     results = {}
+    drop_cache(args.file)
+    results[("rorem", "cold-prefetch")] = parse(subprocess.run([args.rorem, "bench", "load", "--prefetch", args.file],
+                                                               check=True, capture_output=True, text=True).stdout)
     for cache in ("cold", "warm"):
         if cache == "cold":
             drop_cache(args.file)
@@ -108,8 +111,8 @@ def main():
     print()
     print("| load of a random fp16 safetensors file | file MB | rorem total ms | rorem peak RSS MB | safetensors.torch total ms | its peak RSS MB | ratio (time) |")
     print("|---|---|---|---|---|---|---|")
-    for cache in ("cold", "warm"):
-        r, t = results[("rorem", cache)], results[("torch", cache)]
+    for cache in ("cold", "cold-prefetch", "warm"):
+        r, t = results[("rorem", cache)], results[("torch", cache.split("-")[0])]
         print(f"| {cache} page cache | {size:.0f} | {r['total_ms']:.0f} | {r['peak_rss_mb']:.0f} | {t['total_ms']:.0f} | "
               f"{t['peak_rss_mb']:.0f} | {r['total_ms'] / t['total_ms']:.2f} |")
 

@@ -14,6 +14,8 @@ struct BenchLoad: ParsableCommand {
     @Argument(help: "A checkpoint (.safetensors, .safetensors.index.json, .bin/.pt/.ckpt).") var file: String
     @Option(name: .long, help: "Convert to f32, f16 or bf16 (default: keep the file's dtypes; views, no copy).") var dtype: String?
 
+    @Flag(name: .long, help: "Ask the kernel to read the whole file ahead (madvise WILLNEED) right after opening it.") var prefetch = false
+
     func run() throws {
         var target: DType?
         if let dtype {
@@ -21,7 +23,7 @@ struct BenchLoad: ParsableCommand {
             target = d
         }
         do {
-            for (name, value) in try LoadBenchmark.run(path: file, dtype: target) {
+            for (name, value) in try LoadBenchmark.run(path: file, dtype: target, prefetch: prefetch) {
                 print("\(name)=\(value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value))")
             }
         } catch {

@@ -5,12 +5,17 @@ import Tensor
 /// it, give every tensor a parameter built without initialisation, load each into its parameter (zero-copy views
 /// when the dtype matches), then touch every page so the weights are resident. Reports times and memory.
 public enum LoadBenchmark {
-    /// Runs the measurement on `path`; `dtype` nil keeps the file's dtypes.
-    public static func run(path: String, dtype: DType? = nil) throws -> [(String, Double)] {
+    /// Runs the measurement on `path`; `dtype` nil keeps the file's dtypes; `prefetch` asks the kernel to read the
+    /// whole file ahead (`MappedFile.prefetch`) right after opening it.
+    public static func run(path: String, dtype: DType? = nil, prefetch: Bool = false) throws -> [(String, Double)] {
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
         let rss0 = memory("VmRSS")
         let t0 = now()
         let source = try Checkpoint.open(path)
+        if prefetch {
+            for file in [(source as? SafeTensorsFile)?.file, (source as? TorchCheckpoint)?.file].compactMap({ $0 })
+                + ((source as? ShardedSafeTensors)?.shards.values.map(\.file) ?? []) { file.prefetch() }
+        }
         let t1 = now()
         var parameters: [(String, Parameter)] = []
         var bytes = 0

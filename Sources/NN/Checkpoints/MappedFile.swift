@@ -51,6 +51,14 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit { release() }
 
+    /// Asks the kernel to start reading the whole file in the background (`MADV_WILLNEED`), for a caller that will
+    /// use every tensor; the pages still count as cache until touched.
+    public func prefetch() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = UnsafeMutableRawPointer(mutating: base)
+        if count > 0, Int(bitPattern: start) % page == 0 { _ = madvise(start, count, MADV_WILLNEED) }
+    }
+
     /// Whether `count` bytes from `offset` lie inside the file (overflow-safe).
     public func contains(offset: Int, count n: Int) -> Bool {
         offset >= 0 && n >= 0 && offset <= count && n <= count - offset
