@@ -1,3 +1,4 @@
+import Support
 import Curation
 import Foundation
 import Imaging
@@ -65,6 +66,7 @@ extension CurationPrimitives {
                          output: OutputSink) throws -> CandidatesValue {
         let showProgress = isTerminal(output)
         var made = 0
+        var bar: ProgressBar?
         var ids: [Int64] = []
         do {
             try curation("generate") {
@@ -76,32 +78,24 @@ extension CurationPrimitives {
                 for view in views {
                     todo += max(0, dataset.count - (try store.candidates(round: round, model: view.name, dataset: dataset.name).count))
                 }
+                bar = ProgressBar(total: todo, label: "generate \(model)", unit: "img", mode: showProgress ? .terminalOnly : .silent,
+                                  isTerminal: showProgress)
                 for view in views {
                     ids += try store.generate(dataset: dataset.name, model: view.name, round: round) { image, mask in
                         if Interrupt.isRequested { throw Stopped() }
                         let result = try view.remover.remove(image, mask: mask)
                         made += 1
-                        if showProgress {
-                            output.write("\r" + progressBar(made, todo, label: "generate \(model)"))
-                            fflush(stdout)
-                        }
+                        bar?.step()
                         return result
                     }
                 }
             }
         } catch is Stopped {
-            if showProgress { output.write("\n") }
+            bar?.finish()
             throw PrimitiveError("generate(): interrupted after \(made) new candidate\(made == 1 ? "" : "s") (all committed); call generate again to resume",
                                  kind: .interrupted)
         }
-        if showProgress && made > 0 { output.write("\n") }
         return CandidatesValue(store: store, candidates: try curation("generate") { try store.candidates(ids: ids) })
-    }
-
-    /// `generate telea [#########...........]  12/40`.
-    static func progressBar(_ done: Int, _ total: Int, label: String, width: Int = 30) -> String {
-        let filled = total == 0 ? width : min(width, done * width / max(1, total))
-        return "\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)"
     }
 
     /// An annotator from text: `alice` (a person), `oracle`, or `kind:name` with kind person, oracle or
