@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Curation", targets: ["Curation"]),
+        .library(name: "Rounds", targets: ["Rounds"]),
         .library(name: "Learning", targets: ["Learning"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
         .library(name: "Lang", targets: ["Lang"]),
@@ -51,10 +52,12 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
         .target(name: "Curation", dependencies: ["Support", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
+        // RORem's rounds as a Swift API: generate, score and annotate, training sources, evaluation (store meets models).
+        .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Curation"], swiftSettings: optimized),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang", swiftSettings: optimized),
         // Binds the language to the domain; REPL, notebooks, terminal images.
-        .target(name: "Workbench", dependencies: ["Support", "Lang", "Imaging", "Removal", "Learning", "Curation", "CReadline"]),
+        .target(name: "Workbench", dependencies: ["Support", "Lang", "Rounds", "Imaging", "Removal", "Learning", "Curation", "CReadline"]),
         .executableTarget(name: "rorem", dependencies: [
             "Support", "Workbench", "Imaging", "Removal", "Learning", "Tensor", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,7 +69,8 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning", "Rounds"]),
+        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Curation", "Learning", "Removal", "Imaging"], swiftSettings: optimized),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
