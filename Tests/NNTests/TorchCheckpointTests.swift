@@ -41,6 +41,9 @@ final class TorchCheckpointTests: XCTestCase {
 
     func testLegacyFormatMatchesPyTorch() throws { try checkAgainstPyTorch("nested_legacy.pt") }
 
+    /// The same archive with every size and offset in ZIP64 records, as torch.save writes files over 4 GiB.
+    func testZip64ArchiveMatchesPyTorch() throws { try checkAgainstPyTorch("nested_zip64.pt") }
+
     func testOpenPicksTheFormatAndLoadsWithPrefix() throws {
         let source = try Checkpoint.open(CheckpointFixtures.path("nested_zip.pt"))
         XCTAssertTrue(source is TorchCheckpoint)
