@@ -5,6 +5,8 @@ public final class Conv2d: Layer {
     public let weight: Parameter
     public let bias: Parameter?
     public let geometry: ConvGeometry
+    /// A low-rank adapter added to the output (`LoRA.wrap`); its parameters are `lora.down.weight`, `lora.up.weight`.
+    public var lora: LoRAAdapter?
 
     /// A convolution initialised as in PyTorch from `rng`.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize k: Int, stride: Int = 1, padding: Int = 0,
@@ -16,11 +18,13 @@ public final class Conv2d: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try Tensor.conv2d(x, weight: weight.value, bias: bias?.value, geometry: geometry)
+        let y = try Tensor.conv2d(x, weight: weight.value, bias: bias?.value, geometry: geometry)
+        guard let lora else { return y }
+        return try y + lora.convolved(x, geometry: geometry)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
-        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) + scoped("lora", lora)
     }
 }
 
@@ -52,6 +56,8 @@ public final class ConvTranspose2d: Layer {
 public final class Linear: Layer {
     public let weight: Parameter
     public let bias: Parameter?
+    /// A low-rank adapter added to the output (`LoRA.wrap`); its parameters are `lora.down.weight`, `lora.up.weight`.
+    public var lora: LoRAAdapter?
 
     /// A linear layer initialised as in PyTorch from `rng`.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: inout RNG) {
@@ -60,11 +66,13 @@ public final class Linear: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try Tensor.linear(x, weight: weight.value, bias: bias?.value)
+        let y = try Tensor.linear(x, weight: weight.value, bias: bias?.value)
+        guard let lora else { return y }
+        return try y + lora.linear(x)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
-        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) + scoped("lora", lora)
     }
 }
 

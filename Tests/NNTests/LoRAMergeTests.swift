@@ -47,3 +47,39 @@ final class LoRAMergeTests: XCTestCase {
         }
     }
 }
+
+/// Adapters attached by name: canonical parameter names, identity at start, gradients only in the adapters, a
+/// LoRA file loading into them by name, and folding.
+final class LoRAWrapTests: XCTestCase {
+    func testWrapByNameLoadAndFold() throws {
+        var rng = RNG(seed: 11)
+        let attn = AttentionBlock(channels: 8, heads: 2, groups: 2, rng: &rng)
+        let x = Tensor.randn([1, 8, 3, 3], rng: &rng)
+        let before = try attn(x).values
+        let wrapped = try LoRA.wrap(attn, rank: 2, alpha: 4, rng: &rng) { ["to_q", "to_k", "to_v", "to_out.0"].contains($0) }
+        XCTAssertEqual(wrapped, ["to_q", "to_k", "to_v", "to_out.0"])
+        XCTAssertTrue(attn.namedParameters().map(\.name).contains("to_q.lora.down.weight"))
+        XCTAssertTrue(attn.namedModules().map(\.name).contains("to_out.0.lora"))
+        XCTAssertEqual(try attn(x).values, before, "a fresh adapter changes nothing")
+        try attn(x).sum().backward()
+        XCTAssertNil(attn.toQ.weight.grad)
+        XCTAssertNotNil(attn.toQ.lora?.down.grad ?? attn.toQ.lora?.up.grad)
+
+        // A kohya file loads straight into the adapters by canonical name.
+        let down = Tensor.randn([2, 8], rng: &rng), up = Tensor.randn([8, 2], rng: &rng)
+        let file = DictionarySource(["lora_unet_to_q.lora_down.weight": down, "lora_unet_to_q.lora_up.weight": up])
+        let modules = NameMap.KohyaModules(unet: attn.namedModules().map(\.name))
+        let view = try RemappedSource(file, mappings: file.names.compactMap { n in
+            NameMap.loraName(n, modules: modules).map { NameMap.Mapping(target: String($0.dropFirst("unet.".count)), source: n, transform: .none) }
+        })
+        let report = try attn.load(from: view, strict: false)
+        XCTAssertEqual(Set(report.loaded), ["to_q.lora.down.weight", "to_q.lora.up.weight"])
+        let adapted = try attn(x).values
+        let w0 = attn.toQ.weight.value.values
+        XCTAssertEqual(try LoRA.fold(attn), ["to_q", "to_k", "to_v", "to_out.0"])
+        XCTAssertNil(attn.toQ.lora)
+        let delta = try Tensor.matmul(up, down).values
+        for i in 0..<w0.count { XCTAssertEqual(attn.toQ.weight.value.values[i], w0[i] + 2 * delta[i], accuracy: 1e-5) }
+        for (a, b) in zip(try attn(x).values, adapted) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    }
+}
