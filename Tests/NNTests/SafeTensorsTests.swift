@@ -65,4 +65,16 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertThrowsError(try SafeTensorsFile(path: "/nonexistent/x.safetensors"))
         XCTAssertThrowsError(try SafeTensorsFile(bytes: file(header: ok, data: [UInt8](repeating: 0, count: 8))).tensor("missing"))
     }
+
+    func testRandomDamageNeverTraps() throws {
+        // Flipped bytes anywhere (header length, JSON, data) and every truncation are errors or readable files.
+        let good = try SafeTensors.encode(["a": Tensor(repeating: 1.5, shape: [3, 4]), "b": Tensor(zeros: [5])], metadata: ["k": "v"], dtype: .bf16)
+        var rng = RNG(seed: 16)
+        for _ in 0..<400 {
+            var b = good
+            for _ in 0..<1 + rng.nextInt(3) { b[rng.nextInt(b.count)] = UInt8(rng.nextInt(256)) }
+            if let f = try? SafeTensorsFile(bytes: b) { for n in f.names { _ = try? f.tensor(n, dtype: .f32) } }
+        }
+        for cut in 0..<good.count { _ = try? SafeTensorsFile(bytes: Array(good[..<cut])) }
+    }
 }

@@ -31,13 +31,19 @@ public final class PickleMachine {
 
     /// Limits on what a pickle may ask for.
     public struct Limits: Sendable {
+        /// Values in the arena.
         public var maxValues = 50_000_000
+        /// Memo entries.
         public var maxMemo = 10_000_000
+        /// Stack depth.
         public var maxStack = 10_000_000
+        /// Open MARKs at once.
         public var maxMarkDepth = 1_000
+        /// The defaults (far above what any state dict needs).
         public init() {}
     }
 
+    /// How errors name the file.
     public let label: String
     /// The arena of values.
     public private(set) var values: [Value] = []
