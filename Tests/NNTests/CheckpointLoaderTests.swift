@@ -82,7 +82,7 @@ final class CheckpointLoaderTests: XCTestCase {
         }
     }
 
-    func testShardedSafeTensorsLoadAsOneFile() throws {
+    func testShardedCheckpointsLoadAsOneFile() throws {
         let dir = try CheckpointFixtures.scratch("shards")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var rng = RNG(seed: 7)
@@ -101,6 +101,18 @@ final class CheckpointLoaderTests: XCTestCase {
         XCTAssertEqual(source.metadata["total_size"], "123")
         try b.load(from: source)
         for ((n, p), (_, q)) in zip(a.namedParameters(), b.namedParameters()) { XCTAssertEqual(p.value.values, q.value.values, n) }
+
+        // Torch shards behind a pytorch_model.bin.index.json work the same way.
+        var binMap: [String: String] = [:]
+        for (k, part) in [Array(named[..<half]), Array(named[half...])].enumerated() {
+            let shard = "pytorch_model-0000\(k + 1)-of-00002.bin"
+            try TorchWriter.write(part.map { ($0.name, $0.parameter.value) }, to: dir + "/" + shard)
+            for (n, _) in part { binMap[n] = shard }
+        }
+        try JSONSerialization.data(withJSONObject: ["weight_map": binMap]).write(to: URL(fileURLWithPath: dir + "/pytorch_model.bin.index.json"))
+        let c = ResnetBlock2D(4, 8, groups: 2, rng: &rng)
+        try c.load(from: Checkpoint.open(dir + "/pytorch_model.bin.index.json"))
+        for ((n, p), (_, q)) in zip(a.namedParameters(), c.namedParameters()) { XCTAssertEqual(p.value.values, q.value.values, n) }
 
         map[named[0].name] = "../escape.safetensors"
         try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(to: URL(fileURLWithPath: dir + "/bad.index.json"))

@@ -2,20 +2,20 @@ import Foundation
 import Tensor
 
 /// The one entry point for checkpoint files: opening any supported format as a `TensorSource`, and saving a
-/// module's parameters. Formats: safetensors (`.safetensors`), sharded safetensors (`*.safetensors.index.json`),
+/// module's parameters. Formats: safetensors (`.safetensors`), sharded checkpoints (`*.safetensors.index.json`, `*.bin.index.json`),
 /// and PyTorch pickles written by `torch.save` (`.bin`, `.pt`, `.pth`, `.ckpt`; zip or legacy). A file with
 /// another extension is recognised by its first bytes.
 public enum Checkpoint {
     /// The formats `open` reads and `save` writes.
     public enum Format: String, Sendable, CaseIterable {
-        case safetensors, shardedSafeTensors, torch
+        case safetensors, sharded, torch
     }
 
     /// The format of `path` from its name, or from its first bytes when the name says nothing.
     public static func format(of path: String) throws -> Format {
         let lower = path.lowercased()
         if lower.hasSuffix(".safetensors") { return .safetensors }
-        if lower.hasSuffix(".index.json") { return .shardedSafeTensors }
+        if lower.hasSuffix(".index.json") { return .sharded }
         for ext in [".bin", ".pt", ".pth", ".ckpt"] where lower.hasSuffix(ext) { return .torch }
         let file = try MappedFile(path: path)
         if ZipArchive.looksLikeZip(file) || (file.count > 0 && file.base.load(as: UInt8.self) == 0x80) { return .torch }
@@ -26,7 +26,7 @@ public enum Checkpoint {
     public static func open(_ path: String) throws -> TensorSource {
         switch try format(of: path) {
         case .safetensors: return try SafeTensorsFile(path: path)
-        case .shardedSafeTensors: return try ShardedSafeTensors(indexPath: path)
+        case .sharded: return try ShardedCheckpoint(indexPath: path)
         case .torch: return try TorchCheckpoint(path: path)
         }
     }

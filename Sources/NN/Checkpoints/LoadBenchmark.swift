@@ -13,8 +13,10 @@ public enum LoadBenchmark {
         let t0 = now()
         let source = try Checkpoint.open(path)
         if prefetch {
-            for file in [(source as? SafeTensorsFile)?.file, (source as? TorchCheckpoint)?.file].compactMap({ $0 })
-                + ((source as? ShardedSafeTensors)?.shards.values.map(\.file) ?? []) { file.prefetch() }
+            let parts = (source as? ShardedCheckpoint).map { Array($0.shards.values) } ?? [source]
+            for part in parts {
+                ((part as? SafeTensorsFile)?.file ?? (part as? TorchCheckpoint)?.file)?.prefetch()
+            }
         }
         let t1 = now()
         var parameters: [(String, Parameter)] = []

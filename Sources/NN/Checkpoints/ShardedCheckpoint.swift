@@ -1,12 +1,14 @@
 import Foundation
 import Tensor
 
-/// A sharded safetensors checkpoint (`model.safetensors.index.json` beside its shards), read as one source.
+/// A sharded checkpoint (`model.safetensors.index.json` or `pytorch_model.bin.index.json` beside its shards), read
+/// as one source.
 ///
 /// The index's `weight_map` names each tensor's shard; shards are plain file names in the index's folder (a
-/// name with a path separator or `..` is refused), each opened once and memory-mapped. The index's `metadata`
+/// name with a path separator or `..` is refused), each opened once with `Checkpoint.open` (safetensors or
+/// torch.save files; an index naming another index is refused). The index's `metadata`
 /// (strings only; numbers such as `total_size` are written as text) and the shards' own metadata are merged.
-public final class ShardedSafeTensors: TensorSource {
+public final class ShardedCheckpoint: TensorSource {
     /// The largest index file accepted.
     public static let maxIndexBytes = 64 << 20
 
@@ -14,12 +16,12 @@ public final class ShardedSafeTensors: TensorSource {
     public let names: [String]
     public let metadata: [String: String]
     /// The opened shards by file name.
-    public let shards: [String: SafeTensorsFile]
+    public let shards: [String: TensorSource]
     private let shardOf: [String: String]
 
     /// Opens the index at `path` and every shard it names; throws naming the index, the shard or the tensor.
     public init(indexPath path: String) throws {
-        label = "safetensors index '\(path)'"
+        label = "checkpoint index '\(path)'"
         let index = try MappedFile(path: path, label: label)
         guard index.count <= Self.maxIndexBytes else { throw TensorError(label, "index of \(index.count) bytes exceeds \(Self.maxIndexBytes)") }
         let data = Data(bytes: index.base, count: index.count)
@@ -28,7 +30,7 @@ public final class ShardedSafeTensors: TensorSource {
         }
         guard let map = top["weight_map"] as? [String: Any] else { throw TensorError(label, "has no 'weight_map' object") }
         let folder = (path as NSString).deletingLastPathComponent
-        var shards: [String: SafeTensorsFile] = [:]
+        var shards: [String: TensorSource] = [:]
         var shardOf: [String: String] = [:]
         var metadata: [String: String] = [:]
         for (name, value) in map.sorted(by: { $0.key < $1.key }) {
@@ -36,11 +38,15 @@ public final class ShardedSafeTensors: TensorSource {
                 throw TensorError(label, "tensor '\(name)' names shard \(value), which is not a file name in the index's folder")
             }
             if shards[shard] == nil {
-                let file = try SafeTensorsFile(path: folder.isEmpty ? shard : folder + "/" + shard)
+                let shardPath = folder.isEmpty ? shard : folder + "/" + shard
+                guard try Checkpoint.format(of: shardPath) != .sharded else {
+                    throw TensorError(label, "shard '\(shard)' is itself an index")
+                }
+                let file = try Checkpoint.open(shardPath)
                 shards[shard] = file
                 metadata.merge(file.metadata) { a, _ in a }
             }
-            guard shards[shard]?.entries[name] != nil else {
+            guard shards[shard]?.info(name) != nil else {
                 throw TensorError(label, "tensor '\(name)' is not in its shard '\(shard)'")
             }
             shardOf[name] = shard
@@ -51,11 +57,8 @@ public final class ShardedSafeTensors: TensorSource {
         self.shards = shards
         self.shardOf = shardOf
         self.metadata = metadata
-        names = shardOf.keys.sorted { a, b in
-            let (sa, sb) = (shardOf[a] ?? "", shardOf[b] ?? "")
-            if sa != sb { return sa < sb }
-            return (shards[sa]?.entries[a]?.range.lowerBound ?? 0) < (shards[sb]?.entries[b]?.range.lowerBound ?? 0)
-        }
+        // Shards in name order, each in its own file order.
+        names = shards.keys.sorted().flatMap { s in (shards[s]?.names ?? []).filter { shardOf[$0] == s } }
     }
 
     public func info(_ name: String) -> TensorInfo? {
