@@ -68,6 +68,33 @@ final class UNetParityTests: XCTestCase {
         }
     }
 
+    func testDeferredBuildThenLoadMatchesDiffusers() throws {
+        // As a loader builds a full-size UNet: no initialisation, then every tensor from the file.
+        var rng = RNG(seed: 0)
+        let config = try UNetFixtures.config("unet")
+        let unet = try Initializer.deferred { try UNet2DConditionModel(config: config, rng: &rng) }
+        try unet.load(stateDict: UNetFixtures.weights("unet").allTensors())
+        let ref = try UNetFixtures.reference("unet")
+        let x = try UNetFixtures.Case(ref, "a")
+        let out = try unet(x.sample, timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added)
+        assertUNetClose(out, try ref.tensor("a.out"), tolerance: Self.tolerance, "deferred unet case a")
+    }
+
+    func testHalfPrecisionWeightsStayCloseToDiffusers() throws {
+        // Weights stored in bf16 or f16, compute in float32. The fixture's weights are float16 values, so f16
+        // storage is exact (float32's tolerance); bf16 rounds them (worst 6e-3 of the largest output here).
+        let ref = try UNetFixtures.reference("unet")
+        let x = try UNetFixtures.Case(ref, "b")
+        let expected = try ref.tensor("b.out")
+        for (dtype, tolerance) in [(DType.bf16, Float(2e-2)), (DType.f16, Self.tolerance)] {
+            let unet = try UNetFixtures.model("unet")
+            for p in unet.parameters { p.convert(to: dtype) }
+            XCTAssertTrue(unet.parameters.allSatisfy { $0.dtype == dtype })
+            let out = try unet(x.sample, timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added)
+            assertUNetClose(out, expected, tolerance: tolerance, "unet with \(dtype) weights")
+        }
+    }
+
     func testInferenceRecordsNoGraphAndTrainingDoes() throws {
         let unet = try UNetFixtures.model("unet")
         let x = try UNetFixtures.Case(UNetFixtures.reference("unet"), "c")
