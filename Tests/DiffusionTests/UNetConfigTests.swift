@@ -92,6 +92,22 @@ final class UNetConfigTests: XCTestCase {
         assertRefused(["block_out_channels": "wide"], key: "block_out_channels")
     }
 
+    func testInconsistentSwiftBuiltConfigThrowsInsteadOfTrapping() throws {
+        var c = try UNetFixtures.config("unet")
+        c.layersPerBlock = [1]
+        var rng = RNG(seed: 0)
+        XCTAssertThrowsError(try UNet2DConditionModel(config: c, rng: &rng)) { error in
+            XCTAssertEqual((error as? ConfigValueError)?.key, "layers_per_block", "\(error)")
+        }
+        c = try UNetFixtures.config("unet")
+        c.attentionHeads = [2, 0]
+        XCTAssertThrowsError(try UNetEncoder(config: c, rng: &rng))
+        c = try UNetFixtures.config("unet")
+        c.reverseTransformerLayersPerBlock = [[1], [1]]
+        XCTAssertThrowsError(try UNet2DConditionModel(config: c, rng: &rng))
+        XCTAssertNoThrow(try UNetConfig().validate(), "diffusers' defaults are consistent")
+    }
+
     func testDefaultsAndHarmlessKeys() throws {
         // Absent keys take diffusers' defaults; null per-block values too; harmless keys are ignored.
         let c = try decode(["flip_sin_to_cos": nil, "upcast_attention": true, "sample_size": 128, "_name_or_path": "x",

@@ -47,6 +47,7 @@ public final class UNetEncoder: Module {
     /// The encoder of `config` with PyTorch's default initialisation from `rng` (or none, inside
     /// `Initializer.deferred`). Throws on widths that do not fit.
     public init(config: UNetConfig, rng: inout RNG) throws {
+        try config.validate()
         self.config = config
         let c = config
         let first = c.blockOutChannels[0]
