@@ -10,7 +10,7 @@ final class UNetParityTests: XCTestCase {
     static let tolerance: Float = 2e-5
 
     func testParameterNamesAndShapesAreDiffusers() throws {
-        for name in ["unet", "unet4"] {
+        for name in ["unet", "unet4", "unet_options"] {
             var rng = RNG(seed: 0)
             let unet = try UNet2DConditionModel(config: UNetFixtures.config(name), rng: &rng)
             let file = try UNetFixtures.weights(name)
@@ -34,7 +34,8 @@ final class UNetParityTests: XCTestCase {
     }
 
     func testFourChannelVariantMatchesDiffusers() throws {
-        // CrossAttnDownBlock2D first, layers_per_block 2, 1x1 conv projections, timestep_cond, flip_sin_to_cos false.
+        // CrossAttnDownBlock2D first, layers_per_block 2, 1x1 conv projections, timestep_cond, flip_sin_to_cos false,
+        // freq_shift 1, mid_block_scale_factor 2.
         let unet = try UNetFixtures.model("unet4")
         let ref = try UNetFixtures.reference("unet4")
         for c in ["a", "b"] {
@@ -44,8 +45,20 @@ final class UNetParityTests: XCTestCase {
         }
     }
 
+    func testEveryOtherOptionMatchesDiffusers() throws {
+        // gelu (but silu in add_embedding, as diffusers builds it), scale_shift resnets, no mid block, nested
+        // transformer depths with a zero, asymmetric downsampling pad, 1x1 conv_in, 5x5 conv_out, centred input,
+        // time_embedding_dim with time_embedding_act_fn and timestep_post_act.
+        let unet = try UNetFixtures.model("unet_options")
+        XCTAssertNil(unet.encoder.midBlock)
+        let ref = try UNetFixtures.reference("unet_options")
+        let x = try UNetFixtures.Case(ref, "a")
+        let out = try unet(x.sample, timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added)
+        assertUNetClose(out, try ref.tensor("a.out"), tolerance: Self.tolerance, "unet_options case a")
+    }
+
     func testEncoderHalfLoadsFromTheFullCheckpointAndMatchesDiffusers() throws {
-        for name in ["unet", "unet4"] {
+        for name in ["unet", "unet4", "unet_options"] {
             var rng = RNG(seed: 2)
             let encoder = try UNetEncoder(config: UNetFixtures.config(name), rng: &rng)
             let file = try UNetFixtures.weights(name)
