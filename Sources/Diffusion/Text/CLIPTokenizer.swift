@@ -1,0 +1,159 @@
+import Foundation
+
+/// CLIP's byte-level BPE tokenizer, as transformers' `CLIPTokenizer` (5.x) tokenizes with a folder's
+/// `vocab.json`, `merges.txt`, `tokenizer_config.json` and `special_tokens_map.json`.
+///
+/// `encode` gives the BPE ids of a text; calling the tokenizer gives what diffusers feeds the text encoders:
+/// `<|startoftext|>`, the ids truncated to `maxLength - 2`, `<|endoftext|>`, then the pad token up to `maxLength`
+/// (`<|endoftext|>` in SDXL's first tokenizer folder, `!` in the second).
+///
+/// ```swift
+/// let tokenizer = try CLIPTokenizer(folder: "sdxl/tokenizer_2")
+/// let ids = tokenizer("4K, high quality, masterpiece")     // 77 ids
+/// ```
+public struct CLIPTokenizer: Sendable {
+    /// A special token and whether it is matched in the normalized text (else in the raw text).
+    public struct SpecialToken: Sendable, Equatable {
+        /// Its text.
+        public let content: String
+        /// Its id in the vocabulary.
+        public let id: Int
+        /// Matched after normalisation (lowercase, NFC), so `<|ENDOFTEXT|>` finds it too.
+        public let normalized: Bool
+    }
+
+    /// Token -> id.
+    public let vocabulary: [String: Int]
+    /// Merge pair -> rank (lower merges first).
+    let ranks: [MergePair: Int]
+    /// The start, end, unknown and padding tokens.
+    public let bos: SpecialToken, eos: SpecialToken, unk: SpecialToken, pad: SpecialToken
+    /// The padded length (`model_max_length`, 77 in SDXL).
+    public let maxLength: Int
+
+    /// A tokenizer from a vocabulary, merges in rank order and its special tokens. Throws when a merge or special
+    /// token is not in the vocabulary, or `maxLength` is below 2.
+    public init(vocabulary: [String: Int], merges: [(String, String)], bos: SpecialToken, eos: SpecialToken,
+                unk: SpecialToken, pad: SpecialToken, maxLength: Int) throws {
+        var ranks: [MergePair: Int] = [:]
+        for (rank, m) in merges.enumerated() {
+            guard vocabulary[m.0] != nil, vocabulary[m.1] != nil, vocabulary[m.0 + m.1] != nil else {
+                throw TextFolderError("merges", "merge \(rank + 1) '\(m.0) \(m.1)' uses a token not in the vocabulary")
+            }
+            if ranks[MergePair(m.0, m.1)] == nil { ranks[MergePair(m.0, m.1)] = rank }
+        }
+        for t in [bos, eos, unk, pad] where vocabulary[t.content] != t.id {
+            throw TextFolderError("vocabulary", "special token '\(t.content)' is not in the vocabulary with id \(t.id)")
+        }
+        guard maxLength >= 2 else { throw TextFolderError("tokenizer", "max length \(maxLength) leaves no room for the start and end tokens") }
+        self.vocabulary = vocabulary
+        self.ranks = ranks
+        self.bos = bos; self.eos = eos; self.unk = unk; self.pad = pad
+        self.maxLength = maxLength
+    }
+
+    /// The ids diffusers' `encode_prompt` passes to a text encoder: start token, the text's ids (truncated),
+    /// end token, padding, `maxLength` (default: this tokenizer's) in all.
+    public func callAsFunction(_ text: String, maxLength: Int? = nil) -> [Int] {
+        let length = Swift.max(2, maxLength ?? self.maxLength)
+        var ids = [bos.id] + encode(text).prefix(length - 2) + [eos.id]
+        ids += [Int](repeating: pad.id, count: length - ids.count)
+        return ids
+    }
+
+    /// The ids of `text` without start, end or padding tokens, and untruncated.
+    public func encode(_ text: String) -> [Int] {
+        var ids: [Int] = []
+        let raw = specials.filter { !$0.normalized }
+        let normalized = specials.filter(\.normalized)
+        for segment in Self.split(text, on: raw) {
+            switch segment {
+            case .special(let t): ids.append(t.id)
+            case .text(let s):
+                for part in Self.split(CLIPPreTokenizer.normalize(s), on: normalized) {
+                    switch part {
+                    case .special(let t): ids.append(t.id)
+                    case .text(let n):
+                        for piece in CLIPPreTokenizer.pieces(n) { ids += bpeIDs(piece) }
+                    }
+                }
+            }
+        }
+        return ids
+    }
+
+    /// The distinct special tokens (the same text may be several of them).
+    private var specials: [SpecialToken] {
+        var seen = Set<String>()
+        return [bos, eos, unk, pad].filter { seen.insert($0.content).inserted }
+    }
+
+    /// The BPE ids of one pre-tokenized piece.
+    func bpeIDs(_ piece: String) -> [Int] {
+        var word = CLIPPreTokenizer.byteSymbols(piece)
+        guard !word.isEmpty else { return [] }
+        word[word.count - 1] += "</w>"
+        while word.count > 1 {
+            var best: (rank: Int, pair: MergePair)? = nil
+            for i in 0..<(word.count - 1) {
+                let pair = MergePair(word[i], word[i + 1])
+                if let r = ranks[pair], r < (best?.rank ?? Int.max) { best = (r, pair) }
+            }
+            guard let (_, pair) = best else { break }
+            var merged: [String] = []
+            merged.reserveCapacity(word.count)
+            var i = 0
+            while i < word.count {
+                if i + 1 < word.count, word[i] == pair.first, word[i + 1] == pair.second {
+                    merged.append(pair.first + pair.second)
+                    i += 2
+                } else {
+                    merged.append(word[i])
+                    i += 1
+                }
+            }
+            word = merged
+        }
+        return word.map { vocabulary[$0] ?? unk.id }
+    }
+
+    private enum Segment { case text(String), special(SpecialToken) }
+
+    /// `text` cut at the leftmost-longest occurrences of the tokens' contents.
+    private static func split(_ text: String, on tokens: [SpecialToken]) -> [Segment] {
+        guard !tokens.isEmpty else { return [.text(text)] }
+        let scalars = Array(text.unicodeScalars)
+        let patterns = tokens.map { (token: $0, scalars: Array($0.content.unicodeScalars)) }
+            .filter { !$0.scalars.isEmpty }
+            .sorted { $0.scalars.count > $1.scalars.count }
+        var segments: [Segment] = []
+        var start = 0, i = 0
+        func flush(_ end: Int) {
+            if end > start {
+                var v = String.UnicodeScalarView()
+                v.append(contentsOf: scalars[start..<end])
+                segments.append(.text(String(v)))
+            }
+        }
+        while i < scalars.count {
+            if let match = patterns.first(where: { p in
+                i + p.scalars.count <= scalars.count && scalars[i..<(i + p.scalars.count)].elementsEqual(p.scalars)
+            }) {
+                flush(i)
+                segments.append(.special(match.token))
+                i += match.scalars.count
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        flush(scalars.count)
+        return segments
+    }
+}
+
+/// Two adjacent symbols that a merge joins.
+struct MergePair: Hashable, Sendable {
+    let first: String, second: String
+    init(_ first: String, _ second: String) { self.first = first; self.second = second }
+}
