@@ -116,13 +116,13 @@ public final class CLIPTextModel: CLIPTextEncoder {
         textModel = CLIPTextTransformer(config, rng: &rng)
     }
 
-    /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`; errors
-    /// name the file and the key or tensor.
-    public static func load(folder: String) throws -> CLIPTextModel {
+    /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`, stored
+    /// as `dtype`; errors name the file and the key or tensor.
+    public static func load(folder: String, dtype: DType = .f32) throws -> CLIPTextModel {
         let config = try CLIPTextConfig.load(URL(fileURLWithPath: folder).appendingPathComponent("config.json").path)
         var rng = RNG(seed: 0)
         let model = Initializer.deferred { CLIPTextModel(config, rng: &rng) }
-        try CLIPTextWeights.load(model, folder: folder)
+        try CLIPTextWeights.load(model, folder: folder, dtype: dtype)
         return model
     }
 
@@ -147,13 +147,13 @@ public final class CLIPTextModelWithProjection: CLIPTextEncoder {
         textProjection = Linear(config.hiddenSize, config.projectionDim, bias: false, rng: &rng)
     }
 
-    /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`; errors
-    /// name the file and the key or tensor.
-    public static func load(folder: String) throws -> CLIPTextModelWithProjection {
+    /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`, stored
+    /// as `dtype`; errors name the file and the key or tensor.
+    public static func load(folder: String, dtype: DType = .f32) throws -> CLIPTextModelWithProjection {
         let config = try CLIPTextConfig.load(URL(fileURLWithPath: folder).appendingPathComponent("config.json").path)
         var rng = RNG(seed: 0)
         let model = Initializer.deferred { CLIPTextModelWithProjection(config, rng: &rng) }
-        try CLIPTextWeights.load(model, folder: folder)
+        try CLIPTextWeights.load(model, folder: folder, dtype: dtype)
         return model
     }
 
@@ -182,7 +182,7 @@ enum CLIPTextWeights {
     }
 
     /// Loads every parameter of `module` by name from the folder's weights; the names must match exactly.
-    static func load(_ module: Module, folder: String) throws {
+    static func load(_ module: Module, folder: String, dtype: DType) throws {
         let path = try file(in: folder)
         do {
             let weights = try SafeTensorsFile(path: path)
@@ -201,7 +201,7 @@ enum CLIPTextWeights {
             guard missing.isEmpty, unexpected.isEmpty else {
                 throw TextFolderError(path, "missing tensors \(missing.prefix(5)), unexpected tensors \(unexpected.prefix(5))")
             }
-            for (name, p) in named { try p.assign(weights.tensor(fileName(name)), name: name) }
+            for (name, p) in named { try p.replace(with: weights.tensor(fileName(name)).to(dtype), name: name) }
         } catch let e as TextFolderError {
             throw e
         } catch {

@@ -28,13 +28,15 @@ public struct CLIPTokenizer: Sendable {
     let ranks: [MergePair: Int]
     /// The start, end, unknown and padding tokens.
     public let bos: SpecialToken, eos: SpecialToken, unk: SpecialToken, pad: SpecialToken
+    /// Other tokens matched as a whole in the text before BPE (a `tokenizer.json`'s `added_tokens`).
+    public let addedTokens: [SpecialToken]
     /// The padded length (`model_max_length`, 77 in SDXL).
     public let maxLength: Int
 
     /// A tokenizer from a vocabulary, merges in rank order and its special tokens. Throws when a merge or special
     /// token is not in the vocabulary, or `maxLength` is below 2.
     public init(vocabulary: [String: Int], merges: [(String, String)], bos: SpecialToken, eos: SpecialToken,
-                unk: SpecialToken, pad: SpecialToken, maxLength: Int) throws {
+                unk: SpecialToken, pad: SpecialToken, addedTokens: [SpecialToken] = [], maxLength: Int) throws {
         var ranks: [MergePair: Int] = [:]
         for (rank, m) in merges.enumerated() {
             guard vocabulary[m.0] != nil, vocabulary[m.1] != nil, vocabulary[m.0 + m.1] != nil else {
@@ -42,13 +44,14 @@ public struct CLIPTokenizer: Sendable {
             }
             if ranks[MergePair(m.0, m.1)] == nil { ranks[MergePair(m.0, m.1)] = rank }
         }
-        for t in [bos, eos, unk, pad] where vocabulary[t.content] != t.id {
+        for t in [bos, eos, unk, pad] + addedTokens where vocabulary[t.content] != t.id {
             throw TextFolderError("vocabulary", "special token '\(t.content)' is not in the vocabulary with id \(t.id)")
         }
         guard maxLength >= 2 else { throw TextFolderError("tokenizer", "max length \(maxLength) leaves no room for the start and end tokens") }
         self.vocabulary = vocabulary
         self.ranks = ranks
         self.bos = bos; self.eos = eos; self.unk = unk; self.pad = pad
+        self.addedTokens = addedTokens
         self.maxLength = maxLength
     }
 
@@ -56,36 +59,45 @@ public struct CLIPTokenizer: Sendable {
     /// end token, padding, `maxLength` (default: this tokenizer's) in all.
     public func callAsFunction(_ text: String, maxLength: Int? = nil) -> [Int] {
         let length = Swift.max(2, maxLength ?? self.maxLength)
-        var ids = [bos.id] + encode(text).prefix(length - 2) + [eos.id]
+        var ids = [bos.id] + encode(text, limit: length - 2) + [eos.id]
         ids += [Int](repeating: pad.id, count: length - ids.count)
         return ids
     }
 
     /// The ids of `text` without start, end or padding tokens, and untruncated.
-    public func encode(_ text: String) -> [Int] {
+    public func encode(_ text: String) -> [Int] { encode(text, limit: Int.max) }
+
+    /// The first `limit` ids of `text` (the rest of the text is not tokenized).
+    func encode(_ text: String, limit: Int) -> [Int] {
         var ids: [Int] = []
         let raw = specials.filter { !$0.normalized }
         let normalized = specials.filter(\.normalized)
         for segment in Self.split(text, on: raw) {
+            if ids.count >= limit { break }
             switch segment {
             case .special(let t): ids.append(t.id)
             case .text(let s):
                 for part in Self.split(CLIPPreTokenizer.normalize(s), on: normalized) {
+                    if ids.count >= limit { break }
                     switch part {
                     case .special(let t): ids.append(t.id)
                     case .text(let n):
-                        for piece in CLIPPreTokenizer.pieces(n) { ids += bpeIDs(piece) }
+                        for piece in CLIPPreTokenizer.pieces(n) {
+                            if ids.count >= limit { break }
+                            ids += bpeIDs(piece)
+                        }
                     }
                 }
             }
         }
-        return ids
+        return Array(ids.prefix(limit))
     }
 
-    /// The distinct special tokens (the same text may be several of them).
+    /// The distinct tokens matched whole (the same text may be several special tokens); an added token's own
+    /// matching flag wins over a special token's of the same text.
     private var specials: [SpecialToken] {
         var seen = Set<String>()
-        return [bos, eos, unk, pad].filter { seen.insert($0.content).inserted }
+        return (addedTokens + [bos, eos, unk, pad]).filter { seen.insert($0.content).inserted }
     }
 
     /// The BPE ids of one pre-tokenized piece.

@@ -52,8 +52,9 @@ public final class SDXLPromptEncoder {
     }
 
     /// Loads `tokenizer/`, `text_encoder/`, `tokenizer_2/` and `text_encoder_2/` of a diffusers SDXL folder, and
-    /// `force_zeros_for_empty_prompt` from its `model_index.json` (true when absent, the pipeline's default).
-    public static func load(folder: String) throws -> SDXLPromptEncoder {
+    /// `force_zeros_for_empty_prompt` from its `model_index.json` (true when absent, the pipeline's default). The
+    /// encoders' weights are stored as `dtype`.
+    public static func load(folder: String, dtype: DType = .f32) throws -> SDXLPromptEncoder {
         let dir = URL(fileURLWithPath: folder)
         func sub(_ name: String) -> String { dir.appendingPathComponent(name).path }
         var forceZeros = true
@@ -68,9 +69,9 @@ public final class SDXLPromptEncoder {
             }
         }
         return try SDXLPromptEncoder(tokenizer: CLIPTokenizer(folder: sub("tokenizer")),
-                                     textEncoder: CLIPTextModel.load(folder: sub("text_encoder")),
+                                     textEncoder: CLIPTextModel.load(folder: sub("text_encoder"), dtype: dtype),
                                      tokenizer2: CLIPTokenizer(folder: sub("tokenizer_2")),
-                                     textEncoder2: CLIPTextModelWithProjection.load(folder: sub("text_encoder_2")),
+                                     textEncoder2: CLIPTextModelWithProjection.load(folder: sub("text_encoder_2"), dtype: dtype),
                                      forceZerosForEmptyPrompt: forceZeros)
     }
 
