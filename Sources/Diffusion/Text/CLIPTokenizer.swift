@@ -100,33 +100,42 @@ public struct CLIPTokenizer: Sendable {
         return (addedTokens + [bos, eos, unk, pad]).filter { seen.insert($0.content).inserted }
     }
 
-    /// The BPE ids of one pre-tokenized piece.
+    /// The BPE ids of one pre-tokenized piece: the lowest-ranked adjacent pair is merged first, the leftmost
+    /// among equal ranks, as the tokenizers library does (a heap over a linked list of symbols, so a long word costs
+    /// n log n, not n^2).
     func bpeIDs(_ piece: String) -> [Int] {
-        var word = CLIPPreTokenizer.byteSymbols(piece)
-        guard !word.isEmpty else { return [] }
-        word[word.count - 1] += "</w>"
-        while word.count > 1 {
-            var best: (rank: Int, pair: MergePair)? = nil
-            for i in 0..<(word.count - 1) {
-                let pair = MergePair(word[i], word[i + 1])
-                if let r = ranks[pair], r < (best?.rank ?? Int.max) { best = (r, pair) }
-            }
-            guard let (_, pair) = best else { break }
-            var merged: [String] = []
-            merged.reserveCapacity(word.count)
-            var i = 0
-            while i < word.count {
-                if i + 1 < word.count, word[i] == pair.first, word[i + 1] == pair.second {
-                    merged.append(pair.first + pair.second)
-                    i += 2
-                } else {
-                    merged.append(word[i])
-                    i += 1
-                }
-            }
-            word = merged
+        var symbols = CLIPPreTokenizer.byteSymbols(piece)
+        guard !symbols.isEmpty else { return [] }
+        symbols[symbols.count - 1] += "</w>"
+        let n = symbols.count
+        var next = Array(1...n), prev = Array(-1..<(n - 1))      // next[i] == n: none; prev[i] == -1: none
+        var alive = [Bool](repeating: true, count: n)
+        var heap = MergeHeap()
+        func push(_ i: Int) {
+            let j = next[i]
+            guard j < n, let r = ranks[MergePair(symbols[i], symbols[j])] else { return }
+            heap.push(.init(rank: r, position: i, right: symbols[j]))
         }
-        return word.map { vocabulary[$0] ?? unk.id }
+        for i in 0..<(n - 1) { push(i) }
+        while let top = heap.pop() {
+            let i = top.position, j = next[i]
+            // Stale entries: the left symbol was merged away, or its right neighbour changed since the push.
+            guard alive[i], j < n, symbols[j] == top.right,
+                  ranks[MergePair(symbols[i], symbols[j])] == top.rank else { continue }
+            symbols[i] += symbols[j]
+            alive[j] = false
+            next[i] = next[j]
+            if next[j] < n { prev[next[j]] = i }
+            if prev[i] >= 0 { push(prev[i]) }
+            push(i)
+        }
+        var ids: [Int] = []
+        var i = 0
+        while i < n {
+            ids.append(vocabulary[symbols[i]] ?? unk.id)
+            i = next[i]
+        }
+        return ids
     }
 
     private enum Segment { case text(String), special(SpecialToken) }
@@ -168,4 +177,45 @@ public struct CLIPTokenizer: Sendable {
 struct MergePair: Hashable, Sendable {
     let first: String, second: String
     init(_ first: String, _ second: String) { self.first = first; self.second = second }
+}
+
+/// A min-heap of candidate merges ordered by rank, then position.
+struct MergeHeap {
+    struct Entry {
+        let rank: Int, position: Int
+        /// The right symbol when pushed, to recognise entries made stale by a later merge.
+        let right: String
+        func precedes(_ o: Entry) -> Bool { rank != o.rank ? rank < o.rank : position < o.position }
+    }
+    private var items: [Entry] = []
+
+    mutating func push(_ e: Entry) {
+        items.append(e)
+        var c = items.count - 1
+        while c > 0 {
+            let p = (c - 1) / 2
+            guard items[c].precedes(items[p]) else { break }
+            items.swapAt(c, p)
+            c = p
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var p = 0
+            while true {
+                let l = 2 * p + 1, r = l + 1
+                var m = p
+                if l < items.count, items[l].precedes(items[m]) { m = l }
+                if r < items.count, items[r].precedes(items[m]) { m = r }
+                if m == p { break }
+                items.swapAt(p, m)
+                p = m
+            }
+        }
+        return first
+    }
 }
