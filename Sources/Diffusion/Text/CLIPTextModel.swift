@@ -27,9 +27,13 @@ public struct CLIPTextOutput {
 /// `CLIPTextTransformer` (transformers' `text_model`): embeddings, the causal encoder layers, `final_layer_norm`,
 /// and the pooled token.
 public final class CLIPTextTransformer: Module {
+    /// The shape and settings it was built from.
     public let config: CLIPTextConfig
+    /// `embeddings`.
     public let embeddings: CLIPTextEmbeddings
+    /// `encoder.layers.N`.
     public let layers: [CLIPEncoderLayer]
+    /// `final_layer_norm`.
     public let finalLayerNorm: LayerNorm
 
     /// A transformer of `config`'s shape, initialised from `rng` (or uninitialised inside `Initializer.deferred`).
@@ -108,7 +112,9 @@ extension CLIPTextEncoder {
 
 /// transformers' `CLIPTextModel` (SDXL's `text_encoder`): parameters `text_model.*`.
 public final class CLIPTextModel: CLIPTextEncoder {
+    /// `text_model`.
     public let textModel: CLIPTextTransformer
+    /// The folder's `config.json`.
     public var config: CLIPTextConfig { textModel.config }
 
     /// A model of `config`'s shape, initialised from `rng` (or uninitialised inside `Initializer.deferred`).
@@ -136,9 +142,11 @@ public final class CLIPTextModel: CLIPTextEncoder {
 
 /// transformers' `CLIPTextModelWithProjection` (SDXL's `text_encoder_2`): `text_model.*` and `text_projection`.
 public final class CLIPTextModelWithProjection: CLIPTextEncoder {
+    /// `text_model`.
     public let textModel: CLIPTextTransformer
     /// (P, D), no bias.
     public let textProjection: Linear
+    /// The folder's `config.json`.
     public var config: CLIPTextConfig { textModel.config }
 
     /// A model of `config`'s shape, initialised from `rng` (or uninitialised inside `Initializer.deferred`).

@@ -23,9 +23,13 @@ public struct SDXLPromptEmbeddings {
 /// let e = try encoder.encode(prompt: "4K, high quality, masterpiece", guidance: false)   // (1, 77, 2048), (1, 1280)
 /// ```
 public final class SDXLPromptEncoder {
+    /// `tokenizer/` (pads with `<|endoftext|>`).
     public let tokenizer: CLIPTokenizer
+    /// `text_encoder/` (CLIP ViT-L at full size).
     public let textEncoder: CLIPTextModel
+    /// `tokenizer_2/` (pads with `!`).
     public let tokenizer2: CLIPTokenizer
+    /// `text_encoder_2/` (OpenCLIP bigG at full size).
     public let textEncoder2: CLIPTextModelWithProjection
     /// The pipeline's `force_zeros_for_empty_prompt`: with guidance and no negative prompt, the negative
     /// conditioning is zeros instead of the encoding of "".
@@ -33,7 +37,8 @@ public final class SDXLPromptEncoder {
 
     private var cache: [CacheKey: SDXLPromptEmbeddings] = [:]
     private let lock = NSLock()
-    /// The most prompts kept in the cache (the oldest entries are dropped beyond it).
+    /// The most prompts kept in the cache (the oldest entries are dropped beyond it); set it before encoding from
+    /// several threads.
     public var cacheLimit = 32
     private var cacheOrder: [CacheKey] = []
 
