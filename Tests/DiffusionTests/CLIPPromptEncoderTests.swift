@@ -83,4 +83,20 @@ final class CLIPPromptEncoderTests: XCTestCase {
         try FileManager.default.removeItem(at: dir.appendingPathComponent("text_encoder_2"))
         XCTAssertTrue(errorText { _ = try SDXLPromptEncoder.load(folder: dir.path) }.contains("text_encoder_2"))
     }
+
+    /// The tiny SDXL-inpainting folder (saved by transformers 5: tokenizer.json, weights without `text_model.`)
+    /// loads, in bf16 too, and encodes to the UNet's cross-attention width.
+    func testTinyInpaintingFolderLoads() throws {
+        let folder = DiffusionFixtures.path("tiny-sdxl-inpaint")
+        let encoder = try SDXLPromptEncoder.load(folder: folder)
+        let width = encoder.textEncoder.config.hiddenSize + encoder.textEncoder2.config.hiddenSize
+        let e = try encoder.encode(prompt: "remove the object", negativePrompt: "an object", guidance: true)
+        XCTAssertEqual(e.promptEmbeds.shape, [1, 77, width])
+        XCTAssertEqual(e.pooledPromptEmbeds.shape, [1, encoder.textEncoder2.config.projectionDim])
+        XCTAssertEqual(e.negativePromptEmbeds?.shape, [1, 77, width])
+        let half = try SDXLPromptEncoder.load(folder: folder, dtype: .bf16)
+        XCTAssertTrue((half.textEncoder.parameters + half.textEncoder2.parameters).allSatisfy { $0.dtype == .bf16 })
+        let h = try half.encode(prompt: "remove the object", negativePrompt: "an object", guidance: true)
+        assertTensorClose(h.promptEmbeds, e.promptEmbeds, atol: 0.05, rtol: 0.05, "bf16 prompt embeds")
+    }
 }

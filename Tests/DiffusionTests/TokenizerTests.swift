@@ -145,3 +145,45 @@ final class TokenizerTests: XCTestCase {
         }
     }
 }
+
+extension TokenizerTests {
+    /// The classic BPE loop (merge every occurrence of the lowest-ranked pair, repeat), as a slow reference.
+    static func classicBPE(_ tokenizer: CLIPTokenizer, _ piece: String) -> [Int] {
+        var word = CLIPPreTokenizer.byteSymbols(piece)
+        word[word.count - 1] += "</w>"
+        while word.count > 1 {
+            var best: (Int, String, String)? = nil
+            for i in 0..<(word.count - 1) {
+                if let r = tokenizer.ranks[MergePair(word[i], word[i + 1])], r < (best?.0 ?? .max) { best = (r, word[i], word[i + 1]) }
+            }
+            guard let (_, a, b) = best else { break }
+            var merged: [String] = [], i = 0
+            while i < word.count {
+                if i + 1 < word.count, word[i] == a, word[i + 1] == b { merged.append(a + b); i += 2 } else { merged.append(word[i]); i += 1 }
+            }
+            word = merged
+        }
+        return word.map { tokenizer.vocabulary[$0] ?? tokenizer.unk.id }
+    }
+
+    func testHeapBPEAgreesWithTheClassicLoop() throws {
+        let tokenizer = try CLIPTokenizer(folder: DiffusionFixtures.path("clip_tokenizer/tokenizer"))
+        // Deterministic pseudo-random words over letters that the subset's merges use a lot.
+        var state: UInt64 = 12345
+        func nextInt(_ n: Int) -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int((state >> 33) % UInt64(n)) }
+        let letters = Array("thequickbrownfoxasdlmnprsy")
+        for _ in 0..<500 {
+            let word = String((0..<(1 + nextInt(30))).map { _ in letters[nextInt(letters.count)] })
+            XCTAssertEqual(tokenizer.bpeIDs(word), Self.classicBPE(tokenizer, word), word)
+        }
+        for word in ["aaaaaaaaa", "llllll", "ssssssss", "mississippi", "backgroundbackground"] {
+            XCTAssertEqual(tokenizer.bpeIDs(word), Self.classicBPE(tokenizer, word), word)
+        }
+        // A very long word finishes (n log n) and keeps every byte.
+        let long = String(repeating: "background", count: 5_000)
+        let ids = tokenizer.bpeIDs(long)
+        XCTAssertFalse(ids.isEmpty)
+        XCTAssertLessThan(ids.count, long.count)
+        XCTAssertEqual(tokenizer(long).count, 77)
+    }
+}

@@ -11,19 +11,29 @@ public struct CLIPTextConfig: Hashable, Sendable, Codable {
         case gelu
     }
 
+    /// Rows of `token_embedding` (`vocab_size`).
     public var vocabSize = 49408
+    /// The model width D (`hidden_size`: 768 for SDXL's first encoder, 1280 for the second).
     public var hiddenSize = 512
+    /// The MLP's inner width (`intermediate_size`).
     public var intermediateSize = 2048
-    /// The width of `text_projection` (CLIPTextModelWithProjection only).
+    /// The width of `text_projection` (`projection_dim`; CLIPTextModelWithProjection only).
     public var projectionDim = 512
+    /// Encoder layers (`num_hidden_layers`).
     public var numHiddenLayers = 12
+    /// Attention heads per layer (`num_attention_heads`); divides `hiddenSize`.
     public var numAttentionHeads = 8
+    /// Rows of `position_embedding`, the longest id sequence (`max_position_embeddings`).
     public var maxPositionEmbeddings = 77
+    /// The MLP activation (`hidden_act`).
     public var hiddenAct = Activation.quickGELU
+    /// Every layer norm's epsilon (`layer_norm_eps`).
     public var layerNormEps: Float = 1e-5
+    /// The start token (`bos_token_id`; not used by the computation).
     public var bosTokenID = 49406
     /// The end token; 2 selects transformers' legacy pooling (at the largest id) that SDXL's configs use.
     public var eosTokenID = 49407
+    /// The padding token (`pad_token_id`; not used by the computation: CLIP attends causally, without a pad mask).
     public var padTokenID = 1
 
     /// The defaults of transformers' `CLIPTextConfig`.

@@ -4,6 +4,7 @@ import Tensor
 
 /// `nn.Embedding` for inference: `weight` (V, D); looks up rows by id without recording a graph.
 public final class TokenEmbedding: Module {
+    /// The table (V, D), in any storage dtype.
     public let weight: Parameter
 
     /// A table of `count` rows of width `dim`, drawn N(0, 1) as PyTorch does (or uninitialised when deferred).
@@ -46,7 +47,9 @@ public final class TokenEmbedding: Module {
 
 /// `CLIPTextEmbeddings`: `token_embedding` (V, D) and `position_embedding` (P, D), added.
 public final class CLIPTextEmbeddings: Module {
+    /// `token_embedding` (V, D).
     public let tokenEmbedding: TokenEmbedding
+    /// `position_embedding` (P, D).
     public let positionEmbedding: TokenEmbedding
 
     init(_ config: CLIPTextConfig, rng: inout RNG) {
@@ -68,6 +71,7 @@ public final class CLIPTextEmbeddings: Module {
 
 /// `CLIPAttention`: multi-head self-attention with `q_proj`, `k_proj`, `v_proj`, `out_proj`, under CLIP's causal mask.
 public final class CLIPAttention: Module {
+    /// The query, key, value and output projections, (D, D) with bias.
     public let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
     let heads: Int
 
@@ -102,6 +106,7 @@ public final class CLIPAttention: Module {
 
 /// `CLIPMLP`: `fc1`, the activation, `fc2`.
 public final class CLIPMLP: Module {
+    /// (I, D) and (D, I), with bias.
     public let fc1: Linear, fc2: Linear
     let activation: CLIPTextConfig.Activation
 
@@ -127,8 +132,11 @@ public final class CLIPMLP: Module {
 
 /// `CLIPEncoderLayer`: pre-norm self-attention and MLP, each with a residual.
 public final class CLIPEncoderLayer: Module {
+    /// `self_attn`.
     public let selfAttn: CLIPAttention
+    /// `layer_norm1` (before attention) and `layer_norm2` (before the MLP).
     public let layerNorm1: LayerNorm, layerNorm2: LayerNorm
+    /// `mlp`.
     public let mlp: CLIPMLP
 
     init(_ config: CLIPTextConfig, rng: inout RNG) {

@@ -27,9 +27,13 @@ public struct CLIPTextOutput {
 /// `CLIPTextTransformer` (transformers' `text_model`): embeddings, the causal encoder layers, `final_layer_norm`,
 /// and the pooled token.
 public final class CLIPTextTransformer: Module {
+    /// The shape and settings it was built from.
     public let config: CLIPTextConfig
+    /// `embeddings`.
     public let embeddings: CLIPTextEmbeddings
+    /// `encoder.layers.N`.
     public let layers: [CLIPEncoderLayer]
+    /// `final_layer_norm`.
     public let finalLayerNorm: LayerNorm
 
     /// A transformer of `config`'s shape, initialised from `rng` (or uninitialised inside `Initializer.deferred`).
@@ -108,7 +112,9 @@ extension CLIPTextEncoder {
 
 /// transformers' `CLIPTextModel` (SDXL's `text_encoder`): parameters `text_model.*`.
 public final class CLIPTextModel: CLIPTextEncoder {
+    /// `text_model`.
     public let textModel: CLIPTextTransformer
+    /// The folder's `config.json`.
     public var config: CLIPTextConfig { textModel.config }
 
     /// A model of `config`'s shape, initialised from `rng` (or uninitialised inside `Initializer.deferred`).
@@ -116,13 +122,13 @@ public final class CLIPTextModel: CLIPTextEncoder {
         textModel = CLIPTextTransformer(config, rng: &rng)
     }
 
-    /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`; errors
-    /// name the file and the key or tensor.
-    public static func load(folder: String) throws -> CLIPTextModel {
+    /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`, stored
+    /// as `dtype`; errors name the file and the key or tensor.
+    public static func load(folder: String, dtype: DType = .f32) throws -> CLIPTextModel {
         let config = try CLIPTextConfig.load(URL(fileURLWithPath: folder).appendingPathComponent("config.json").path)
         var rng = RNG(seed: 0)
         let model = Initializer.deferred { CLIPTextModel(config, rng: &rng) }
-        try CLIPTextWeights.load(model, folder: folder)
+        try CLIPTextWeights.load(model, folder: folder, dtype: dtype)
         return model
     }
 
@@ -136,9 +142,11 @@ public final class CLIPTextModel: CLIPTextEncoder {
 
 /// transformers' `CLIPTextModelWithProjection` (SDXL's `text_encoder_2`): `text_model.*` and `text_projection`.
 public final class CLIPTextModelWithProjection: CLIPTextEncoder {
+    /// `text_model`.
     public let textModel: CLIPTextTransformer
     /// (P, D), no bias.
     public let textProjection: Linear
+    /// The folder's `config.json`.
     public var config: CLIPTextConfig { textModel.config }
 
     /// A model of `config`'s shape, initialised from `rng` (or uninitialised inside `Initializer.deferred`).
@@ -147,13 +155,13 @@ public final class CLIPTextModelWithProjection: CLIPTextEncoder {
         textProjection = Linear(config.hiddenSize, config.projectionDim, bias: false, rng: &rng)
     }
 
-    /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`; errors
-    /// name the file and the key or tensor.
-    public static func load(folder: String) throws -> CLIPTextModelWithProjection {
+    /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`, stored
+    /// as `dtype`; errors name the file and the key or tensor.
+    public static func load(folder: String, dtype: DType = .f32) throws -> CLIPTextModelWithProjection {
         let config = try CLIPTextConfig.load(URL(fileURLWithPath: folder).appendingPathComponent("config.json").path)
         var rng = RNG(seed: 0)
         let model = Initializer.deferred { CLIPTextModelWithProjection(config, rng: &rng) }
-        try CLIPTextWeights.load(model, folder: folder)
+        try CLIPTextWeights.load(model, folder: folder, dtype: dtype)
         return model
     }
 
@@ -182,7 +190,7 @@ enum CLIPTextWeights {
     }
 
     /// Loads every parameter of `module` by name from the folder's weights; the names must match exactly.
-    static func load(_ module: Module, folder: String) throws {
+    static func load(_ module: Module, folder: String, dtype: DType) throws {
         let path = try file(in: folder)
         do {
             let weights = try SafeTensorsFile(path: path)
@@ -201,7 +209,7 @@ enum CLIPTextWeights {
             guard missing.isEmpty, unexpected.isEmpty else {
                 throw TextFolderError(path, "missing tensors \(missing.prefix(5)), unexpected tensors \(unexpected.prefix(5))")
             }
-            for (name, p) in named { try p.assign(weights.tensor(fileName(name)), name: name) }
+            for (name, p) in named { try p.replace(with: weights.tensor(fileName(name)).to(dtype), name: name) }
         } catch let e as TextFolderError {
             throw e
         } catch {

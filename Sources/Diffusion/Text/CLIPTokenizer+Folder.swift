@@ -9,14 +9,26 @@ extension CLIPTokenizer {
     /// unsupported setting (another tokenizer class, left padding, extra added tokens, stripping flags).
     public init(folder: String) throws {
         let dir = URL(fileURLWithPath: folder)
+        let fm = FileManager.default
         let vocabPath = dir.appendingPathComponent("vocab.json").path
         let mergesPath = dir.appendingPathComponent("merges.txt").path
-        let vocabulary = try Self.readVocabulary(vocabPath)
-        let merges = try Self.readMerges(mergesPath, vocabulary: vocabulary)
+        let jsonPath = dir.appendingPathComponent("tokenizer.json").path
+        var vocabulary: [String: Int]
+        let merges: [(String, String)]
+        var added: [SpecialToken] = []
+        let vocabFile: String
+        if fm.fileExists(atPath: vocabPath) || fm.fileExists(atPath: mergesPath) || !fm.fileExists(atPath: jsonPath) {
+            vocabulary = try Self.readVocabulary(vocabPath)
+            merges = try Self.readMerges(mergesPath, vocabulary: vocabulary)
+            vocabFile = vocabPath
+        } else {
+            // transformers 5 saves only tokenizer.json (the tokenizers library's file) beside tokenizer_config.json.
+            (vocabulary, merges, added) = try CLIPTokenizerJSON.read(jsonPath)
+            vocabFile = jsonPath
+        }
 
         let configPath = dir.appendingPathComponent("tokenizer_config.json").path
         let mapPath = dir.appendingPathComponent("special_tokens_map.json").path
-        let fm = FileManager.default
         let config = fm.fileExists(atPath: configPath) ? try TextFolderJSON.object(at: configPath) : [:]
         let map = fm.fileExists(atPath: mapPath) ? try TextFolderJSON.object(at: mapPath) : [:]
         guard !config.isEmpty || !map.isEmpty else {
@@ -34,11 +46,11 @@ extension CLIPTokenizer {
         // transformers 5.24 (measured, Scripts/fixtures/make_diffusion_text_fixtures.py): a token written as a plain
         // string is matched in the raw text; one written as {"content": ..., "normalized": true} after
         // normalisation, unless the same text is also the unknown or padding token in plain-string form. The end
-        // token's own entry does not decide it.
+        // token's own entry does not decide it. A tokenizer.json's added token keeps its own flag.
         var entries: [String: (content: String, normalized: Bool)] = [:]
         for key in ["bos_token", "eos_token", "unk_token", "pad_token"] {
             let (value, file) = config[key] != nil ? (config[key], configPath) : (map[key], mapPath)
-            if let value { entries[key] = try Self.specialEntry(value, key: key, file: file) }
+            if let value, !(value is NSNull) { entries[key] = try Self.specialEntry(value, key: key, file: file) }
         }
         let defaults = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
                         "pad_token": "<|endoftext|>"]
@@ -51,24 +63,30 @@ extension CLIPTokenizer {
         }
         func special(_ key: String) throws -> SpecialToken {
             let text = content(key)
+            if let token = added.first(where: { $0.content == text }) { return token }
             guard let id = vocabulary[text] else {
-                throw TextFolderError(vocabPath, "the \(key) '\(text)' is not in the vocabulary")
+                throw TextFolderError(vocabFile, "the \(key) '\(text)' is not in the vocabulary")
             }
             return SpecialToken(content: text, id: id, normalized: normalized(key))
         }
         let specials = try ["bos_token", "eos_token", "unk_token", "pad_token"].map(special)
-        try Self.checkAddedTokens(config["added_tokens_decoder"], specials: specials, file: configPath)
+        try Self.checkAddedTokens(config["added_tokens_decoder"], specials: specials + added, file: configPath)
+        for token in added where vocabulary[token.content] == nil { vocabulary[token.content] = token.id }
         do {
             try self.init(vocabulary: vocabulary, merges: merges, bos: specials[0], eos: specials[1], unk: specials[2],
-                          pad: specials[3], maxLength: maxLength)
+                          pad: specials[3], addedTokens: added, maxLength: maxLength)
         } catch let e as TextFolderError {
-            throw TextFolderError(folder, e.message)
+            throw TextFolderError(vocabFile, e.message)
         }
     }
 
     /// `vocab.json`: an object of token -> non-negative integer id, ids distinct.
     static func readVocabulary(_ path: String) throws -> [String: Int] {
-        let object = try TextFolderJSON.object(at: path)
+        try vocabulary(from: TextFolderJSON.object(at: path), file: path)
+    }
+
+    /// A parsed token -> id object, checked: ids are distinct non-negative integers.
+    static func vocabulary(from object: [String: Any], file path: String) throws -> [String: Int] {
         guard !object.isEmpty else { throw TextFolderError(path, "the vocabulary is empty") }
         var vocabulary: [String: Int] = [:]
         var owner: [Int: String] = [:]
@@ -125,7 +143,7 @@ extension CLIPTokenizer {
     }
 
     /// A special-token entry: a string, or an AddedToken object whose stripping flags are off.
-    private static func specialEntry(_ value: Any, key: String, file: String) throws -> (content: String, normalized: Bool) {
+    static func specialEntry(_ value: Any, key: String, file: String) throws -> (content: String, normalized: Bool) {
         if let s = value as? String { return (s, false) }
         guard let d = value as? [String: Any], let content = d["content"] as? String else {
             throw TextFolderError(file, "\(key) is neither a string nor an object with a string 'content'")

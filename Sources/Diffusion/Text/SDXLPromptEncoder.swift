@@ -23,9 +23,13 @@ public struct SDXLPromptEmbeddings {
 /// let e = try encoder.encode(prompt: "4K, high quality, masterpiece", guidance: false)   // (1, 77, 2048), (1, 1280)
 /// ```
 public final class SDXLPromptEncoder {
+    /// `tokenizer/` (pads with `<|endoftext|>`).
     public let tokenizer: CLIPTokenizer
+    /// `text_encoder/` (CLIP ViT-L at full size).
     public let textEncoder: CLIPTextModel
+    /// `tokenizer_2/` (pads with `!`).
     public let tokenizer2: CLIPTokenizer
+    /// `text_encoder_2/` (OpenCLIP bigG at full size).
     public let textEncoder2: CLIPTextModelWithProjection
     /// The pipeline's `force_zeros_for_empty_prompt`: with guidance and no negative prompt, the negative
     /// conditioning is zeros instead of the encoding of "".
@@ -33,7 +37,8 @@ public final class SDXLPromptEncoder {
 
     private var cache: [CacheKey: SDXLPromptEmbeddings] = [:]
     private let lock = NSLock()
-    /// The most prompts kept in the cache (the oldest entries are dropped beyond it).
+    /// The most prompts kept in the cache (the oldest entries are dropped beyond it); set it before encoding from
+    /// several threads.
     public var cacheLimit = 32
     private var cacheOrder: [CacheKey] = []
 
@@ -52,8 +57,9 @@ public final class SDXLPromptEncoder {
     }
 
     /// Loads `tokenizer/`, `text_encoder/`, `tokenizer_2/` and `text_encoder_2/` of a diffusers SDXL folder, and
-    /// `force_zeros_for_empty_prompt` from its `model_index.json` (true when absent, the pipeline's default).
-    public static func load(folder: String) throws -> SDXLPromptEncoder {
+    /// `force_zeros_for_empty_prompt` from its `model_index.json` (true when absent, the pipeline's default). The
+    /// encoders' weights are stored as `dtype`.
+    public static func load(folder: String, dtype: DType = .f32) throws -> SDXLPromptEncoder {
         let dir = URL(fileURLWithPath: folder)
         func sub(_ name: String) -> String { dir.appendingPathComponent(name).path }
         var forceZeros = true
@@ -68,9 +74,9 @@ public final class SDXLPromptEncoder {
             }
         }
         return try SDXLPromptEncoder(tokenizer: CLIPTokenizer(folder: sub("tokenizer")),
-                                     textEncoder: CLIPTextModel.load(folder: sub("text_encoder")),
+                                     textEncoder: CLIPTextModel.load(folder: sub("text_encoder"), dtype: dtype),
                                      tokenizer2: CLIPTokenizer(folder: sub("tokenizer_2")),
-                                     textEncoder2: CLIPTextModelWithProjection.load(folder: sub("text_encoder_2")),
+                                     textEncoder2: CLIPTextModelWithProjection.load(folder: sub("text_encoder_2"), dtype: dtype),
                                      forceZerosForEmptyPrompt: forceZeros)
     }
 
