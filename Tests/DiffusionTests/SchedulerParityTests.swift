@@ -54,17 +54,21 @@ final class SchedulerParityTests: XCTestCase {
         XCTAssertEqual(file.cases.count, 13)
         let imageLatents = try tensors.tensor("inputs/image_latents")
         var worst: Float = 0
+        var report: [String] = []
         for c in file.cases {
+            let worstBefore = worst
+            worst = 0
             let scheduler = try Schedulers.make(config: Self.config(c), className: c.class)
             XCTAssertEqual(scheduler.className, c.class)
             if let ddim = scheduler as? DDIMScheduler, let eta = c.eta { ddim.eta = Float(eta) }
             try scheduler.setTimesteps(c.steps)
 
-            // Timesteps: exact, except Euler's fractional Karras ones (interpolated in log-sigma, float32).
+            // Timesteps: exact, except Euler's fractional Karras ones, interpolated in float32 log-sigma (numpy's
+            // float32 log and the platform's differ in the last bit now and then): within 1e-5 relative.
             let fractional = c.timesteps.contains { $0 != $0.rounded() }
             XCTAssertEqual(scheduler.timesteps.count, c.timesteps.count, c.name)
             for (mine, theirs) in zip(scheduler.timesteps, c.timesteps) {
-                if fractional { XCTAssertEqual(Double(mine), theirs, accuracy: 1e-3 * max(1, theirs), c.name) }
+                if fractional { XCTAssertEqual(Double(mine), theirs, accuracy: 1e-5 * max(1, theirs), "\(c.name) fractional timesteps") }
                 else { XCTAssertEqual(Double(mine), theirs, "\(c.name): timesteps \(scheduler.timesteps) vs \(c.timesteps)") }
             }
             if let sigmas = c.sigmas {
@@ -102,8 +106,10 @@ final class SchedulerParityTests: XCTestCase {
                     worst = max(worst, assertClose(renoised, try tensors.tensor("\(c.name)/renoised_\(i)"), "\(c.name) add_noise after step \(i)"))
                 }
             }
+            report.append("\(c.name) \(worst)")
+            worst = max(worst, worstBefore)
         }
-        print("SchedulerParityTests: worst relative error \(worst) over \(file.cases.count) cases")
+        print("SchedulerParityTests: worst relative error per case: " + report.joined(separator: ", "))
     }
 
     func testNoiseSchedulesMatchDiffusers() throws {
@@ -118,8 +124,9 @@ final class SchedulerParityTests: XCTestCase {
             let betas = try tensors.tensor("schedule/\(label)/betas").values
             let cumprod = try tensors.tensor("schedule/\(label)/alphas_cumprod").values
             XCTAssertEqual(scheduler.schedule.betas.count, betas.count)
-            for (m, r) in zip(scheduler.schedule.betas, betas) { XCTAssertEqual(m, r, accuracy: 1e-6 * r, "\(label) betas") }
-            for (m, r) in zip(scheduler.schedule.alphasCumprod, cumprod) { XCTAssertEqual(m, r, accuracy: 1e-5 * r, "\(label) alphas_cumprod") }
+            // bit for bit: torch.linspace's fused multiply-adds, cumprod accumulated in float64
+            XCTAssertEqual(scheduler.schedule.betas, betas, "\(label) betas")
+            XCTAssertEqual(scheduler.schedule.alphasCumprod, cumprod, "\(label) alphas_cumprod")
         }
     }
 }

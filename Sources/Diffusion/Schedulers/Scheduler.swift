@@ -65,7 +65,9 @@ extension Scheduler {
     /// them after `setTimesteps(steps)`: `init = min(Int(steps * strength), steps)` steps are kept from the end,
     /// the first kept index (times `order`) becomes the begin index, and the count of kept steps is returned.
     public func timesteps(forStrength strength: Double, steps: Int) -> (timesteps: [Float], steps: Int) {
-        let initTimestep = Swift.min(Int(Double(steps) * strength), steps)
+        // strengths above 1 act as 1 (as diffusers' min); NaN and negative ones keep nothing
+        let clamped = strength.isNaN ? 0 : Swift.min(Swift.max(strength, 0), 1)
+        let initTimestep = Swift.min(Int(Double(steps) * clamped), steps)
         let start = Swift.max(steps - initTimestep, 0)
         let first = Swift.min(start * order, timesteps.count)
         if supportsBeginIndex { setBeginIndex(first) }
