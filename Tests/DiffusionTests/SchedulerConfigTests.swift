@@ -147,6 +147,7 @@ final class SchedulerConfigTests: XCTestCase {
             }
         }
         XCTAssertEqual(lcm.timesteps(forStrength: .nan, steps: 4).steps, 0)
+        assertThrows(try lcm.initialLatents(noise: sample, imageLatents: nil, firstTimestep: 999, strength: 0.5), mentions: ["none were given"])
         assertThrows(try Schedulers.load(path: try write(#"{"_class_name": "EulerDiscreteScheduler", "sigma_min": -1}"#)), mentions: ["sigma_min must be positive"])
     }
 

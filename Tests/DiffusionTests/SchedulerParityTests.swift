@@ -87,13 +87,7 @@ final class SchedulerParityTests: XCTestCase {
             // The run: noise first, then every draw the scheduler makes, from one generator.
             let g = TorchGenerator(seed: 2024)
             let noise = g.randn(c.shape)
-            var latents: Tensor
-            if c.strength == 1 {
-                let sigma = scheduler.initNoiseSigma
-                latents = SampleArithmetic.map(noise) { $0 * sigma }
-            } else {
-                latents = try scheduler.addNoise(original: imageLatents, noise: noise, timestep: kept[0])
-            }
+            var latents = try scheduler.initialLatents(noise: noise, imageLatents: imageLatents, firstTimestep: kept[0], strength: c.strength)
             worst = max(worst, assertClose(latents, try tensors.tensor("\(c.name)/latents_0"), "\(c.name) initial latents"))
             for (i, t) in kept.enumerated() {
                 let scaled = try scheduler.scaleModelInput(latents, timestep: t)

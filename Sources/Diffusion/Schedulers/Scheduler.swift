@@ -88,6 +88,19 @@ extension Scheduler {
         return kept
     }
 
+    /// The starting latents as StableDiffusionXLInpaintPipeline's `prepare_latents` makes them from the noise it
+    /// draws: `noise * initNoiseSigma` at strength 1, otherwise the image latents noised to the first kept timestep.
+    public func initialLatents(noise: Tensor, imageLatents: Tensor?, firstTimestep: Float, strength: Double) throws -> Tensor {
+        if strength == 1 {
+            let sigma = initNoiseSigma
+            return SampleArithmetic.map(noise) { $0 * sigma }
+        }
+        guard let imageLatents else {
+            throw SchedulerError(className, "strength \(strength) < 1 starts from the image latents, and none were given")
+        }
+        return try addNoise(original: imageLatents, noise: noise, timestep: firstTimestep)
+    }
+
     /// The sigma-free position of `timestep` in `timesteps`, as diffusers' `index_for_timestep` finds it: the
     /// second match when the value occurs more than once, so that a run started mid-schedule skips no sigma.
     func indexForTimestep(_ timestep: Float, place: String) throws -> Int {
