@@ -124,3 +124,38 @@ final class SchedulerParityTests: XCTestCase {
         }
     }
 }
+
+/// The committed tiny SDXL-inpainting folder's scheduler, switched as its pipeline fixture switches it
+/// (Scripts/fixtures/make_diffusion_pipeline_fixtures.py), gives the timesteps that fixture recorded.
+final class SchedulerTinyFolderTests: XCTestCase {
+    struct Setting: Decodable { let scheduler: String; let num_inference_steps: Int; let strength: Double }
+
+    func testTinyFolderSchedulesMatchThePipelineFixture() throws {
+        let reference = try SafeTensorsFile(path: DiffusionFixtures.path("pipeline_reference.safetensors"))
+        let cases = try JSONDecoder().decode([String: Setting].self, from: Data(try XCTUnwrap(reference.metadata["cases"]).utf8))
+        XCTAssertGreaterThanOrEqual(cases.count, 9)
+        let folder = DiffusionFixtures.path("tiny-sdxl-inpaint")
+        let choices: [String: (String, [String: SchedulerConfigValue])] = [
+            "euler": ("EulerDiscreteScheduler", [:]),
+            "euler_trailing": ("EulerDiscreteScheduler", ["timestep_spacing": .string("trailing")]),
+            "ddim": ("ddim", [:]), "lcm": ("lcm", [:]), "dpmpp2m": ("dpmpp2m", [:]), "dpmpp2m_karras": ("dpmpp2m-karras", [:]),
+        ]
+        var compared = 0
+        for (name, setting) in cases.sorted(by: { $0.key < $1.key }) {
+            guard let expected = try? reference.tensor("\(name).timesteps") else { continue }
+            compared += 1
+            let (choice, overrides) = try XCTUnwrap(choices[setting.scheduler], setting.scheduler)
+            let scheduler: Scheduler
+            if overrides.isEmpty {
+                scheduler = try Schedulers.load(path: folder, choice: choice)
+            } else {
+                let config = try SchedulerConfig(path: "\(folder)/scheduler/scheduler_config.json").with(overrides)
+                scheduler = try Schedulers.make(config: config, className: choice)
+            }
+            let kept = try scheduler.prepare(steps: setting.num_inference_steps, strength: setting.strength)
+            XCTAssertEqual(scheduler.timesteps, expected.values, name)
+            XCTAssertFalse(kept.isEmpty, name)
+        }
+        XCTAssertGreaterThanOrEqual(compared, 9)
+    }
+}
