@@ -13,15 +13,16 @@ import Foundation
 /// A reference type, like `torch.Generator`: the pipeline and its scheduler share one. Not safe to use from two
 /// threads at once; every draw is serial, so results never depend on the thread count.
 ///
-/// torch's arm64 builds use a generic float kernel with the platform's `logf`/`sinf`/`cosf` instead, whose values
-/// differ from x86-64's in the last bits; `normalKernel = .generic` follows it.
+/// Without AVX2 torch runs a generic float kernel with the platform's `logf`/`sinf`/`cosf` instead, whose values
+/// differ from the AVX2 kernel's in the last bits; `normalKernel = .generic` follows it (checked against torch with
+/// `ATEN_CPU_CAPABILITY=default`; arm64 builds compile the same source, not verified on such a machine here).
 public final class TorchGenerator {
     /// Which of torch's float32 `normal_` kernels `randn` reproduces for 16 or more elements.
     public enum NormalKernel: String, CaseIterable {
         /// torch's x86-64 kernel (AVX2, also used on AVX-512 machines): diffusers' noise on Intel and AMD CPUs.
         case x86AVX2
-        /// torch's generic kernel (builds without AVX2 such as arm64, or `ATEN_CPU_CAPABILITY=default`), with this
-        /// platform's `logf`/`sinf`/`cosf`: equal to torch where torch uses the same math library.
+        /// torch's generic kernel (`ATEN_CPU_CAPABILITY=default`, and the source builds without AVX2 such as arm64
+        /// compile), with this platform's `logf`/`sinf`/`cosf`: equal to torch where it uses the same math library.
         case generic
     }
 
