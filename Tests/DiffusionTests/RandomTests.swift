@@ -7,7 +7,7 @@ final class RandomTests: XCTestCase {
     struct Call: Decodable { let op: String; let count: Int; let head: [UInt32]; let fnv1a64: String }
     struct Sequence: Decodable { let seed: String; let calls: [Call] }
     struct Shape: Decodable { let seed: String; let shape: [Int]; let head: [UInt32]; let fnv1a64: String }
-    struct File: Decodable { let torch: String; let sequences: [Sequence]; let shapes: [Shape] }
+    struct File: Decodable { let torch: String; let capability: String; let sequences: [Sequence]; let shapes: [Shape]; let generic: [Sequence] }
 
     static func fixture() throws -> File {
         let data = try Data(contentsOf: URL(fileURLWithPath: DiffusionFixtures.path("sched/random.json")))
@@ -36,6 +36,25 @@ final class RandomTests: XCTestCase {
                 XCTAssertEqual(values.prefix(4).map(\.bitPattern), call.head, "seed \(seed) call \(k) (\(call.op) \(call.count)): first values")
                 XCTAssertEqual(String(Self.fnv1a64(values)), call.fnv1a64, "seed \(seed) call \(k) (\(call.op) \(call.count)): hash of all values")
             }
+        }
+    }
+
+    func testGenericKernelMatchesTorchsDefaultCapability() throws {
+        let file = try Self.fixture()
+        XCTAssertEqual(file.capability, "AVX2")
+        for sequence in file.generic {
+            let g = TorchGenerator(seed: try XCTUnwrap(UInt64(sequence.seed)))
+            g.normalKernel = .generic
+            for (k, call) in sequence.calls.enumerated() {
+                let values = g.randn(count: call.count)
+                XCTAssertEqual(values.prefix(4).map(\.bitPattern), call.head, "generic seed \(sequence.seed) call \(k)")
+                XCTAssertEqual(String(Self.fnv1a64(values)), call.fnv1a64, "generic seed \(sequence.seed) call \(k) (randn \(call.count))")
+            }
+            // the kernels differ (in the last bits), so the test above can tell them apart
+            let x86 = TorchGenerator(seed: try XCTUnwrap(UInt64(sequence.seed)))
+            let generic = x86.copy()
+            generic.normalKernel = .generic
+            XCTAssertNotEqual(x86.randn(count: 1000), generic.randn(count: 1000))
         }
     }
 

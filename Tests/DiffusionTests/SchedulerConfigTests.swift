@@ -131,6 +131,24 @@ final class SchedulerConfigTests: XCTestCase {
         let ddim = try Schedulers.load(path: try write(sdxl), choice: "ddim")
         try ddim.setTimesteps(2)
         assertThrows(try ddim.addNoise(original: sample, noise: sample, timestep: 1000), mentions: ["timestep 1000 is outside"])
+        // A begin index outside the schedule is an error, never a trap.
+        for choice in ["euler", "lcm", "dpmpp2m"] {
+            let scheduler = try Schedulers.load(path: try write(sdxl), choice: choice)
+            try scheduler.setTimesteps(4)
+            for bad in [-3, 4, 99] {
+                scheduler.setBeginIndex(bad)
+                let t = scheduler.timesteps[0]
+                XCTAssertThrowsError(try scheduler.step(modelOutput: sample, timestep: t, sample: sample, generator: TorchGenerator(seed: 1)), "\(choice) \(bad)")
+                // Euler and DPM-Solver noise by the begin index (4 is the final sigma, valid); LCM by the timestep
+                if choice != "lcm" && bad != 4 {
+                    XCTAssertThrowsError(try scheduler.addNoise(original: sample, noise: sample, timestep: t), "\(choice) \(bad)")
+                }
+                try scheduler.setTimesteps(4)
+            }
+        }
+        XCTAssertEqual(lcm.timesteps(forStrength: .nan, steps: 4).steps, 0)
+        assertThrows(try lcm.initialLatents(noise: sample, imageLatents: nil, firstTimestep: 999, strength: 0.5), mentions: ["none were given"])
+        assertThrows(try Schedulers.load(path: try write(#"{"_class_name": "EulerDiscreteScheduler", "sigma_min": -1}"#)), mentions: ["sigma_min must be positive"])
     }
 
     func testSchedulersSampleTheTrainingDistribution() throws {

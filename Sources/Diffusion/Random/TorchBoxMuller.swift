@@ -1,3 +1,5 @@
+import Foundation
+
 /// The float32 Box-Muller transform of PyTorch's vectorised CPU `normal_` (x86-64 builds, the AVX2 kernel that
 /// also serves AVX-512 machines): eight pairs of uniforms at a time become sixteen normals, with the Cephes-style
 /// `log` and `sincos` polynomials of `avx_mathfun.h` evaluated in float32.
@@ -17,6 +19,21 @@ enum TorchBoxMuller {
             let (sine, cosine) = sincos(twoPi * u2)
             data[j] = mean.addingProduct(radius * cosine, std)
             data[j + 8] = mean.addingProduct(radius * sine, std)
+        }
+    }
+
+    /// The same transform as torch's generic kernel computes it (`normal_fill_16` in builds without AVX2, such as
+    /// arm64, or with `ATEN_CPU_CAPABILITY=default`): the platform's float32 `log`, `sin` and `cos`, the angle
+    /// rounded from double precision.
+    static func transform16Generic(_ data: UnsafeMutablePointer<Float>, mean: Float, std: Float) {
+        let twoPi = 2.0 * Double.pi
+        for j in 0..<8 {
+            let u1: Float = 1 - data[j]
+            let u2 = data[j + 8]
+            let radius = (-2 * Foundation.log(u1)).squareRoot()
+            let theta = Float(twoPi * Double(u2))
+            data[j] = radius * Foundation.cos(theta) * std + mean
+            data[j + 8] = radius * Foundation.sin(theta) * std + mean
         }
     }
 

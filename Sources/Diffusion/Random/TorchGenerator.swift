@@ -13,9 +13,21 @@ import Foundation
 /// A reference type, like `torch.Generator`: the pipeline and its scheduler share one. Not safe to use from two
 /// threads at once; every draw is serial, so results never depend on the thread count.
 ///
-/// On arm64 builds torch uses its scalar float kernel with the platform's `logf`/`sinf`/`cosf` instead; those
-/// values differ from x86-64's in the last bits and are not reproduced here.
+/// Without AVX2 torch runs a generic float kernel with the platform's `logf`/`sinf`/`cosf` instead, whose values
+/// differ from the AVX2 kernel's in the last bits; `normalKernel = .generic` follows it (checked against torch with
+/// `ATEN_CPU_CAPABILITY=default`; arm64 builds compile the same source, not verified on such a machine here).
 public final class TorchGenerator {
+    /// Which of torch's float32 `normal_` kernels `randn` reproduces for 16 or more elements.
+    public enum NormalKernel: String, CaseIterable {
+        /// torch's x86-64 kernel (AVX2, also used on AVX-512 machines): diffusers' noise on Intel and AMD CPUs.
+        case x86AVX2
+        /// torch's generic kernel (`ATEN_CPU_CAPABILITY=default`, and the source builds without AVX2 such as arm64
+        /// compile), with this platform's `logf`/`sinf`/`cosf`: equal to torch where it uses the same math library.
+        case generic
+    }
+
+    /// The kernel `randn` follows; `x86AVX2` unless set.
+    public var normalKernel: NormalKernel = .x86AVX2
     private var engine: MersenneTwister
     /// torch's `next_double_normal_sample_`: the sine half of the last scalar Box-Muller pair, unscaled.
     private var cachedNormal: Double?
@@ -45,6 +57,7 @@ public final class TorchGenerator {
         let other = TorchGenerator(seed: initialSeed)
         other.engine = engine
         other.cachedNormal = cachedNormal
+        other.normalKernel = normalKernel
         return other
     }
 
@@ -95,17 +108,18 @@ public final class TorchGenerator {
             for i in 0..<n { out[i] = Float(scalarNormal(mean: Double(mean), std: Double(std))) }
             return
         }
+        let transform = normalKernel == .x86AVX2 ? TorchBoxMuller.transform16 : TorchBoxMuller.transform16Generic
         for i in 0..<n { data[i] = uniformFloat() }
         var start = 0
         while start + 16 <= n {
-            TorchBoxMuller.transform16(data + start, mean: mean, std: std)
+            transform(data + start, mean, std)
             start += 16
         }
         if n % 16 != 0 {
             // torch redraws the last 16 elements (overlapping the last full block) and transforms them again.
             let tail = data + (n - 16)
             for i in 0..<16 { tail[i] = uniformFloat() }
-            TorchBoxMuller.transform16(tail, mean: mean, std: std)
+            transform(tail, mean, std)
         }
     }
 

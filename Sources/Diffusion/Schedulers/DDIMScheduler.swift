@@ -67,6 +67,9 @@ public final class DDIMScheduler: Scheduler {
             let ratio = Double(trainCount) / Double(steps)
             values = NumpySpacing.arange(Double(trainCount), 0, -ratio).map { Int(NumpySpacing.round($0)) - 1 }
         }
+        guard !values.isEmpty else {
+            throw SchedulerError("\(className).setTimesteps", "the \(spacing) spacing gives no timesteps for \(steps) steps")
+        }
         timesteps = values.map { Float($0) }
         numInferenceSteps = steps
         stepIndex = nil

@@ -78,6 +78,9 @@ public final class DPMSolverMultistepScheduler: Scheduler {
         try config.refuse("variance_type", unless: .null, why: "learned variance is not implemented")
         sigmaMin = try config.optionalDouble("sigma_min")
         sigmaMax = try config.optionalDouble("sigma_max")
+        for (key, value) in [("sigma_min", sigmaMin), ("sigma_max", sigmaMax)] {
+            if let value, !(value > 0 && value.isFinite) { throw SchedulerError(config.label, "\(key) must be positive, found \(value)") }
+        }
         finalSigmaIsMin = try config.string("final_sigmas_type", default: "zero", allowed: ["zero", "sigma_min"]) == "sigma_min"
         lambdaMinClipped = try config.double("lambda_min_clipped", default: -Double.infinity)
         spacing = try config.string("timestep_spacing", default: "linspace", allowed: ["linspace", "leading", "trailing"])
@@ -108,6 +111,7 @@ public final class DPMSolverMultistepScheduler: Scheduler {
             let ratio = Double(trainCount) / Double(steps)
             values = NumpySpacing.arange(Double(lastTimestep), 0, -ratio).map { NumpySpacing.round($0) - 1 }
         }
+        guard !values.isEmpty else { throw SchedulerError(place, "the \(spacing) spacing gives no timesteps for \(steps) steps") }
         let trainSigmas = schedule.sigmas
         var stepSigmas: [Double]
         if useKarras {
@@ -162,8 +166,8 @@ public final class DPMSolverMultistepScheduler: Scheduler {
         try SampleArithmetic.checkShapes([("sample", sample), ("model output", modelOutput)], place: place)
         if stepIndex == nil { stepIndex = beginIndex ?? dpmIndex(timestep) }
         let index = stepIndex ?? 0
-        guard index + 1 < sigmas.count else {
-            throw SchedulerError(place, "no step left: the schedule has \(timesteps.count) timesteps")
+        guard index >= 0, index + 1 < sigmas.count else {
+            throw SchedulerError(place, "step index \(index) is outside the schedule of \(timesteps.count) timesteps")
         }
         let count = timesteps.count
         let finalLower = index == count - 1 && (eulerAtFinal || (lowerOrderFinal && count < 15) || !finalSigmaIsMin)
@@ -186,7 +190,7 @@ public final class DPMSolverMultistepScheduler: Scheduler {
             prev = firstOrderUpdate(x0, sample: sample, noise: noise, index: index)
         } else {
             _ = secondLower  // with order ≤ 2 both branches of diffusers' second test lead here
-            guard let previous = modelOutputs[modelOutputs.count - 2] else {
+            guard index >= 1, let previous = modelOutputs[modelOutputs.count - 2] else {
                 throw SchedulerError(place, "the second-order update is missing the previous model output")
             }
             prev = secondOrderUpdate(x0, previous, sample: sample, noise: noise, index: index)
@@ -244,7 +248,7 @@ public final class DPMSolverMultistepScheduler: Scheduler {
         let place = "\(className).addNoise"
         try SampleArithmetic.checkShapes([("original", original), ("noise", noise)], place: place)
         let index = beginIndex == nil ? dpmIndex(timestep) : (stepIndex ?? beginIndex ?? 0)
-        guard index >= 0, index < sigmas.count else { throw SchedulerError(place, "step index \(index) is past the schedule") }
+        guard index >= 0, index < sigmas.count else { throw SchedulerError(place, "step index \(index) is outside the schedule") }
         let pair = alphaSigma(sigmas[index])
         return SampleArithmetic.map(original, noise) { x, n in pair.alpha * x + pair.sigma * n }
     }

@@ -48,6 +48,9 @@ public final class EulerDiscreteScheduler: Scheduler {
         try config.refuse("use_beta_sigmas", unless: .bool(false), why: "beta sigmas are not implemented")
         sigmaMin = try config.optionalDouble("sigma_min")
         sigmaMax = try config.optionalDouble("sigma_max")
+        for (key, value) in [("sigma_min", sigmaMin), ("sigma_max", sigmaMax)] {
+            if let value, !(value > 0 && value.isFinite) { throw SchedulerError(config.label, "\(key) must be positive, found \(value)") }
+        }
         spacing = try config.string("timestep_spacing", default: "linspace", allowed: ["linspace", "leading", "trailing"])
         _ = try config.string("timestep_type", default: "discrete", allowed: ["discrete"])
         stepsOffset = try config.int("steps_offset", default: 0)
@@ -81,6 +84,7 @@ public final class EulerDiscreteScheduler: Scheduler {
             let ratio = Double(trainCount) / Double(steps)
             times = NumpySpacing.arange(Double(trainCount), 0, -ratio).map { Double(Float(NumpySpacing.round($0)) - 1) }
         }
+        guard !times.isEmpty else { throw SchedulerError(place, "the \(spacing) spacing gives no timesteps for \(steps) steps") }
         let trainSigmas = schedule.sigmas
         var stepSigmas = times.map { NumpySpacing.interp($0, trainSigmas) }
         if useKarras {
@@ -113,7 +117,7 @@ public final class EulerDiscreteScheduler: Scheduler {
     }
 
     private func currentSigma(place: String) throws -> Float {
-        guard let index = stepIndex, index + 1 < sigmas.count else {
+        guard let index = stepIndex, index >= 0, index + 1 < sigmas.count else {
             throw SchedulerError(place, "no step left: the schedule has \(timesteps.count) timesteps")
         }
         return sigmas[index]
@@ -155,7 +159,7 @@ public final class EulerDiscreteScheduler: Scheduler {
         let index: Int
         if beginIndex == nil { index = try indexForTimestep(timestep, place: place) }
         else { index = stepIndex ?? beginIndex ?? 0 }
-        guard index < sigmas.count else { throw SchedulerError(place, "step index \(index) is past the schedule") }
+        guard index >= 0, index < sigmas.count else { throw SchedulerError(place, "step index \(index) is outside the schedule") }
         let sigma = sigmas[index]
         return SampleArithmetic.map(original, noise) { x, n in x + n * sigma }
     }

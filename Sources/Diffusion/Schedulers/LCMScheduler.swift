@@ -103,6 +103,9 @@ public final class LCMScheduler: Scheduler {
         let t = try integerTimestep(timestep, place: place)
         if stepIndex == nil { stepIndex = try beginIndex ?? indexForTimestep(timestep, place: place) }
         let index = stepIndex ?? 0
+        guard index >= 0, index < timesteps.count else {
+            throw SchedulerError(place, "step index \(index) is outside the \(timesteps.count) timesteps")
+        }
         let prevT = index + 1 < timesteps.count ? try integerTimestep(timesteps[index + 1], place: place) : t
         let alphaT = try alphaCumprod(t, place: place)
         let alphaPrev = prevT >= 0 ? try alphaCumprod(prevT, place: place) : finalAlphaCumprod

@@ -54,12 +54,15 @@ public struct NoiseSchedule: Equatable {
     /// `sqrt((1 - ᾱ_t) / ᾱ_t)` for every training timestep (float32), ascending in t.
     public var sigmas: [Float] { alphasCumprod.map { ((1 - $0) / $0).squareRoot() } }
 
-    /// `torch.linspace(start, end, n)` in float32: the first half counted up from `start`, the rest down from `end`.
+    /// `torch.linspace(start, end, n)` in float32, bit for bit: the first half counted up from `start`, the rest
+    /// down from `end`, each value one fused multiply-add (as torch's compiled kernel evaluates it).
     static func torchLinspace(_ start: Float, _ end: Float, _ n: Int) -> [Float] {
         guard n > 1 else { return [start] }
         let step = (end - start) / Float(n - 1)
         let halfway = n / 2
-        return (0..<n).map { i in i < halfway ? start + step * Float(i) : end - step * Float(n - 1 - i) }
+        return (0..<n).map { i in
+            i < halfway ? start.addingProduct(step, Float(i)) : end.addingProduct(-step, Float(n - 1 - i))
+        }
     }
 
     /// The squared-cosine ("Glide") schedule, β_t = min(1 - ᾱ(t+1)/ᾱ(t), 0.999), in float64 then float32.

@@ -65,7 +65,9 @@ extension Scheduler {
     /// them after `setTimesteps(steps)`: `init = min(Int(steps * strength), steps)` steps are kept from the end,
     /// the first kept index (times `order`) becomes the begin index, and the count of kept steps is returned.
     public func timesteps(forStrength strength: Double, steps: Int) -> (timesteps: [Float], steps: Int) {
-        let initTimestep = Swift.min(Int(Double(steps) * strength), steps)
+        // strengths above 1 act as 1 (as diffusers' min); NaN and negative ones keep nothing
+        let clamped = strength.isNaN ? 0 : Swift.min(Swift.max(strength, 0), 1)
+        let initTimestep = Swift.min(Int(Double(steps) * clamped), steps)
         let start = Swift.max(steps - initTimestep, 0)
         let first = Swift.min(start * order, timesteps.count)
         if supportsBeginIndex { setBeginIndex(first) }
@@ -84,6 +86,19 @@ extension Scheduler {
             throw SchedulerError(className, "strength \(strength) with \(steps) steps leaves \(count) steps; at least 1 is needed")
         }
         return kept
+    }
+
+    /// The starting latents as StableDiffusionXLInpaintPipeline's `prepare_latents` makes them from the noise it
+    /// draws: `noise * initNoiseSigma` at strength 1, otherwise the image latents noised to the first kept timestep.
+    public func initialLatents(noise: Tensor, imageLatents: Tensor?, firstTimestep: Float, strength: Double) throws -> Tensor {
+        if strength == 1 {
+            let sigma = initNoiseSigma
+            return SampleArithmetic.map(noise) { $0 * sigma }
+        }
+        guard let imageLatents else {
+            throw SchedulerError(className, "strength \(strength) < 1 starts from the image latents, and none were given")
+        }
+        return try addNoise(original: imageLatents, noise: noise, timestep: firstTimestep)
     }
 
     /// The sigma-free position of `timestep` in `timesteps`, as diffusers' `index_for_timestep` finds it: the

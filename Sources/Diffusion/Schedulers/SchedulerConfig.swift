@@ -8,6 +8,9 @@ import Foundation
 /// Each scheduler reads the keys it knows through the typed accessors, which name the key and the file when a value
 /// has the wrong type or an unsupported value; `checkKnown(_:for:)` then refuses keys nobody reads.
 public struct SchedulerConfig {
+    /// The largest `scheduler_config.json` read (16 MiB; real ones hold about 600 bytes, `trained_betas` a few KB).
+    public static let maximumFileSize = 16 << 20
+
     /// The JSON values by key, metadata removed.
     public let values: [String: SchedulerConfigValue]
     /// The `_class_name` the file names, if any.
@@ -29,9 +32,16 @@ public struct SchedulerConfig {
     public init(path: String) throws {
         let label = "scheduler_config.json '\(path)'"
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-              let data = FileManager.default.contents(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw SchedulerError(label, "cannot be read (missing or not a file)")
+        }
+        // A scheduler configuration is a few hundred bytes; refuse to load something absurd into memory.
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= Self.maximumFileSize else {
+            throw SchedulerError(label, "is \(size) bytes, more than the \(Self.maximumFileSize) a scheduler configuration may have")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SchedulerError(label, "cannot be read")
         }
         try self.init(data: data, label: label)
     }
