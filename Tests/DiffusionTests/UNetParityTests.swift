@@ -81,6 +81,24 @@ final class UNetParityTests: XCTestCase {
         }
     }
 
+    func testPipelineFixtureUNetLoadsStrictly() throws {
+        // The tiny SDXL-inpainting folder of the pipeline's fixtures (float32 weights, saved by save_pretrained).
+        let folder = "tiny-sdxl-inpaint/unet"
+        let config = try ConfigFile.load(UNetConfig.self, path: DiffusionFixtures.path("\(folder)/config.json"))
+        var rng = RNG(seed: 0)
+        let unet = try Initializer.deferred { try UNet2DConditionModel(config: config, rng: &rng) }
+        let file = try SafeTensorsFile(path: DiffusionFixtures.path("\(folder)/diffusion_pytorch_model.safetensors"))
+        try unet.load(stateDict: file.allTensors())
+        let width = try XCTUnwrap(config.textEmbedsDim)
+        var noise = RNG(seed: 5)
+        let out = try unet(Tensor.randn([1, 9, 8, 8], rng: &noise), timestep: 999,
+                           encoderHiddenStates: Tensor.randn([1, 77, config.crossAttentionDim[0]], rng: &noise),
+                           added: AddedConditions(textEmbeds: Tensor.randn([1, width], rng: &noise),
+                                                  timeIds: try Tensor([32, 32, 0, 0, 32, 32], shape: [1, 6])))
+        XCTAssertEqual(out.shape, [1, 4, 8, 8])
+        XCTAssertTrue(out.values.allSatisfy(\.isFinite))
+    }
+
     func testDeferredBuildThenLoadMatchesDiffusers() throws {
         // As a loader builds a full-size UNet: no initialisation, then every tensor from the file.
         var rng = RNG(seed: 0)
