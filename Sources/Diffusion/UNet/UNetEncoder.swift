@@ -110,7 +110,7 @@ public final class UNetEncoder: Module {
     /// inference. sample (N, in_channels, H, W), context (N, L, cross_attention_dim).
     public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates context: Tensor,
                         added: AddedConditions? = nil, timestepCond: Tensor? = nil) throws -> UNetEncoderOutput {
-        guard sample.rank == 4, sample.shape[1] == config.inChannels, sample.shape[2] > 0, sample.shape[3] > 0 else {
+        guard sample.rank == 4, sample.shape[0] > 0, sample.shape[1] == config.inChannels, sample.shape[2] > 0, sample.shape[3] > 0 else {
             throw TensorError("UNet", "sample \(sample.shape) should be (N, \(config.inChannels), H, W)")
         }
         let n = sample.shape[0]
