@@ -139,6 +139,7 @@ final class UNetConfigTests: XCTestCase {
         }
         fails("wrong channels") { try unet(Tensor(zeros: [2, 9, 4, 6]), timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added, timestepCond: x.cond) }
         fails("wrong rank") { try unet(Tensor(zeros: [4, 4, 6]), timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added, timestepCond: x.cond) }
+        fails("empty batch") { try unet(Tensor(zeros: [0, 4, 4, 6]), timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added, timestepCond: x.cond) }
         fails("empty sample") { try unet(Tensor(zeros: [2, 4, 0, 6]), timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added, timestepCond: x.cond) }
         fails("three timesteps") { try unet(x.sample, timesteps: [1, 2, 3], encoderHiddenStates: x.context, added: x.added, timestepCond: x.cond) }
         fails("nan timestep") { try unet(x.sample, timesteps: [.nan], encoderHiddenStates: x.context, added: x.added, timestepCond: x.cond) }
@@ -154,6 +155,18 @@ final class UNetConfigTests: XCTestCase {
         fails("cond without time_cond_proj_dim") {
             let y = try UNetFixtures.Case(UNetFixtures.reference("unet"), "a")
             return try plain(y.sample, timesteps: y.timesteps, encoderHiddenStates: y.context, added: y.added, timestepCond: Tensor(zeros: [2, 4]))
+        }
+    }
+
+    func testEveryLatentSizeRuns() throws {
+        // Down by ceil(h / 2), up to the skip's size: 1x1, odd and mixed sizes come back at their own size.
+        let unet = try UNetFixtures.model("unet")
+        let x = try UNetFixtures.Case(UNetFixtures.reference("unet"), "c")   // batch 1
+        for (h, w) in [(1, 1), (1, 3), (3, 3), (5, 2), (9, 11)] {
+            var rng = RNG(seed: UInt64(h * 100 + w))
+            let out = try unet(Tensor.randn([1, 9, h, w], rng: &rng), timesteps: [10], encoderHiddenStates: x.context, added: x.added)
+            XCTAssertEqual(out.shape, [1, 4, h, w])
+            XCTAssertTrue(out.values.allSatisfy(\.isFinite), "\(h)x\(w)")
         }
     }
 

@@ -67,7 +67,9 @@ final class UNetParityTests: XCTestCase {
                 !$0.hasPrefix("up_blocks.") && !$0.hasPrefix("conv_norm_out.") && !$0.hasPrefix("conv_out.")
             })
             XCTAssertEqual(names, expected, "\(name): the encoder's names are the checkpoint's minus the up path")
-            try encoder.load(stateDict: file.allTensors(), strict: false)
+            let all = try file.allTensors()
+            XCTAssertEqual(Set(UNetEncoder.encoderPart(of: all).keys), expected)
+            try encoder.load(stateDict: UNetEncoder.encoderPart(of: all))     // strict
 
             let ref = try UNetFixtures.reference(name)
             let x = try UNetFixtures.Case(ref, "a")
@@ -79,6 +81,24 @@ final class UNetParityTests: XCTestCase {
                 assertUNetClose(skip, try ref.tensor("a.res\(i)"), tolerance: Self.tolerance, "\(name) skip \(i)")
             }
         }
+    }
+
+    func testPipelineFixtureUNetLoadsStrictly() throws {
+        // The tiny SDXL-inpainting folder of the pipeline's fixtures (float32 weights, saved by save_pretrained).
+        let folder = "tiny-sdxl-inpaint/unet"
+        let config = try ConfigFile.load(UNetConfig.self, path: DiffusionFixtures.path("\(folder)/config.json"))
+        var rng = RNG(seed: 0)
+        let unet = try Initializer.deferred { try UNet2DConditionModel(config: config, rng: &rng) }
+        let file = try SafeTensorsFile(path: DiffusionFixtures.path("\(folder)/diffusion_pytorch_model.safetensors"))
+        try unet.load(stateDict: file.allTensors())
+        let width = try XCTUnwrap(config.textEmbedsDim)
+        var noise = RNG(seed: 5)
+        let out = try unet(Tensor.randn([1, 9, 8, 8], rng: &noise), timestep: 999,
+                           encoderHiddenStates: Tensor.randn([1, 77, config.crossAttentionDim[0]], rng: &noise),
+                           added: AddedConditions(textEmbeds: Tensor.randn([1, width], rng: &noise),
+                                                  timeIds: try Tensor([32, 32, 0, 0, 32, 32], shape: [1, 6])))
+        XCTAssertEqual(out.shape, [1, 4, 8, 8])
+        XCTAssertTrue(out.values.allSatisfy(\.isFinite))
     }
 
     func testDeferredBuildThenLoadMatchesDiffusers() throws {
@@ -125,7 +145,7 @@ final class UNetParityTests: XCTestCase {
         for checkpointing in [false, true] {
             var rng = RNG(seed: 3)
             let encoder = try UNetEncoder(config: UNetFixtures.config("unet"), rng: &rng)
-            try encoder.load(stateDict: UNetFixtures.weights("unet").allTensors(), strict: false)
+            try encoder.load(stateDict: UNetEncoder.encoderPart(of: UNetFixtures.weights("unet").allTensors()))
             encoder.gradientCheckpointing = checkpointing
             let out = try encoder.forward(x.sample, timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added)
             var rngProbe = RNG(seed: 4)

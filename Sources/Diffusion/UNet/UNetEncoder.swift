@@ -28,8 +28,8 @@ public struct UNetEncoderOutput {
 
 /// The encoder half of `UNet2DConditionModel`: `conv_in`, the time embedding (`time_proj` + `time_embedding`), the
 /// `text_time` added embedding (`add_time_proj` + `add_embedding`), the down blocks and the mid block, under
-/// diffusers' parameter names, so that a full UNet checkpoint loads into it (non-strictly: the up blocks' tensors
-/// are not its own) and RORem's discriminator (`UNet2DConditionDiscriminator`, issue 17) can put its head on
+/// diffusers' parameter names, so that a full UNet checkpoint loads into it (strictly, through `encoderPart(of:)`,
+/// which drops the up path's tensors) and RORem's discriminator (`UNet2DConditionDiscriminator`, issue 17) can put its head on
 /// `sample`. `UNet2DConditionModel` owns one and adds the up path.
 public final class UNetEncoder: Module {
     public let config: UNetConfig
@@ -110,7 +110,7 @@ public final class UNetEncoder: Module {
     /// inference. sample (N, in_channels, H, W), context (N, L, cross_attention_dim).
     public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates context: Tensor,
                         added: AddedConditions? = nil, timestepCond: Tensor? = nil) throws -> UNetEncoderOutput {
-        guard sample.rank == 4, sample.shape[1] == config.inChannels, sample.shape[2] > 0, sample.shape[3] > 0 else {
+        guard sample.rank == 4, sample.shape[0] > 0, sample.shape[1] == config.inChannels, sample.shape[2] > 0, sample.shape[3] > 0 else {
             throw TensorError("UNet", "sample \(sample.shape) should be (N, \(config.inChannels), H, W)")
         }
         let n = sample.shape[0]
@@ -136,6 +136,24 @@ public final class UNetEncoder: Module {
         try GradMode.noGrad {
             try forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, added: added, timestepCond: timestepCond)
         }
+    }
+
+    /// Inference at one timestep for the whole batch.
+    public func callAsFunction(_ sample: Tensor, timestep: Float, encoderHiddenStates: Tensor,
+                               added: AddedConditions? = nil, timestepCond: Tensor? = nil) throws -> UNetEncoderOutput {
+        try self(sample, timesteps: [timestep], encoderHiddenStates: encoderHiddenStates, added: added, timestepCond: timestepCond)
+    }
+
+    /// The name prefixes of a full UNet checkpoint's up path, which the encoder does not have.
+    public static let upPathPrefixes = ["up_blocks.", "conv_norm_out.", "conv_out."]
+
+    /// Whether the tensor `name` of a full UNet checkpoint belongs to the up path.
+    public static func isUpPath(_ name: String) -> Bool { upPathPrefixes.contains { name.hasPrefix($0) } }
+
+    /// A full UNet state dict without its up path: what a strict `load(stateDict:)` into the encoder expects, so a
+    /// tensor missing from the checkpoint, or one that is neither the encoder's nor the up path's, is still an error.
+    public static func encoderPart(of stateDict: [String: Tensor]) -> [String: Tensor] {
+        stateDict.filter { !isUpPath($0.key) }
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
