@@ -45,7 +45,10 @@ final class PipelineParityTests: XCTestCase {
             if name == "euler_trailing" { continue }
             let s = settings(c)
             let out = try pipeline.run(image: image, mask: mask, settings: s)
-            XCTAssertEqual(out.timesteps, try ref.tensor("\(name).timesteps").values, name)
+            // diffusers' scheduler keeps the whole schedule; strength runs its last steps.
+            let schedule = try ref.tensor("\(name).timesteps").values
+            XCTAssertEqual(out.timesteps, Array(schedule.suffix(out.timesteps.count)), name)
+            XCTAssertEqual(out.timesteps.count, min(Int(Double(s.steps) * s.strength), s.steps), name)
             assertClose(out.latents, try ref.tensor("\(name).latents"), 2e-4, "\(name) latents")
             assertClose(out.image, try ref.tensor("\(name).image"), 2e-3, "\(name) image")
         }
@@ -68,7 +71,7 @@ final class PipelineParityTests: XCTestCase {
         let ref = try reference()
         let image = try ref.tensor("input_image"), mask = try ref.tensor("input_mask")
         let pipeline = try SDXLInpaintPipeline.load(folder: DiffusionFixtures.path("tiny-sdxl-inpaint"))
-        let s = InpaintSettings(steps: 3, strength: 0.9, guidance: 1, seed: 5, scheduler: "euler")
+        let s = InpaintSettings(steps: 4, strength: 1, guidance: 1, seed: 5, scheduler: "euler")
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         Parallel.threads = 1
