@@ -1,0 +1,121 @@
+import Tensor
+import NN
+
+/// diffusers' `Attention` with its default processor (`AttnProcessor2_0`): `group_norm` (optional), `to_q`,
+/// `to_k`, `to_v`, `to_out.0`. Self-attention, or cross-attention over a context of `crossAttentionDim` features.
+/// The input is a sequence (N, L, queryDim) or a feature map (N, queryDim, H, W) whose pixels form the sequence,
+/// as the VAE's mid block uses it.
+///
+///     h = group_norm(x)                       (over channels, when it has one)
+///     o = to_out.0(sdpa(to_q(h), to_k(ctx ?? h), to_v(ctx ?? h)))     heads of dim_head, scale 1/sqrt(dim_head)
+///     y = (o + (residual_connection ? x : 0)) / rescale_output_factor
+public final class Attention: Module {
+    /// The layer's hyper-parameters, named and defaulted as diffusers' constructor arguments.
+    public struct Options: Sendable {
+        public var queryDim: Int
+        /// Width of the context for cross-attention; nil for self-attention.
+        public var crossAttentionDim: Int?
+        public var heads: Int
+        public var dimHead: Int
+        /// Whether `to_q`, `to_k`, `to_v` have biases (`bias`).
+        public var bias: Bool
+        /// Whether `to_out.0` has a bias (`out_bias`).
+        public var outBias: Bool
+        /// Groups of the input group norm (`norm_num_groups`); nil for none.
+        public var normNumGroups: Int?
+        /// Epsilon of that group norm.
+        public var eps: Float
+        public var rescaleOutputFactor: Float
+        public var residualConnection: Bool
+        /// The most attention scores (N x heads x queries x keys) computed at once: longer sequences are attended
+        /// in chunks of queries, which gives the same rows (each query's softmax is over all keys) with the scores'
+        /// memory bounded, e.g. 16384 pixels of a 1024 px VAE decode's mid block. The default is 64 MB of floats.
+        public var maxScoresAtOnce: Int = 1 << 24
+
+        public init(queryDim: Int, crossAttentionDim: Int? = nil, heads: Int = 8, dimHead: Int = 64, bias: Bool = false,
+                    outBias: Bool = true, normNumGroups: Int? = nil, eps: Float = 1e-5, rescaleOutputFactor: Float = 1,
+                    residualConnection: Bool = false) {
+            self.queryDim = queryDim; self.crossAttentionDim = crossAttentionDim; self.heads = heads
+            self.dimHead = dimHead; self.bias = bias; self.outBias = outBias; self.normNumGroups = normNumGroups
+            self.eps = eps; self.rescaleOutputFactor = rescaleOutputFactor; self.residualConnection = residualConnection
+        }
+
+        /// heads * dimHead, the width of the projections.
+        public var innerDim: Int { heads * dimHead }
+    }
+
+    public let options: Options
+    public let groupNorm: GroupNorm?
+    public let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
+
+    /// Builds the layer; throws on widths that do not fit.
+    public init(_ options: Options, rng: inout RNG) throws {
+        let o = options
+        guard o.queryDim > 0, o.heads > 0, o.dimHead > 0, (o.crossAttentionDim ?? 1) > 0 else {
+            throw TensorError("Attention", "invalid sizes: query_dim \(o.queryDim), heads \(o.heads), dim_head \(o.dimHead)")
+        }
+        if let g = o.normNumGroups, g <= 0 || o.queryDim % g != 0 {
+            throw TensorError("Attention", "norm_num_groups \(g) does not divide query_dim \(o.queryDim)")
+        }
+        guard o.rescaleOutputFactor != 0 else { throw TensorError("Attention", "rescale_output_factor must not be 0") }
+        self.options = o
+        groupNorm = o.normNumGroups.map { GroupNorm(groups: $0, channels: o.queryDim, eps: o.eps) }
+        let contextDim = o.crossAttentionDim ?? o.queryDim
+        toQ = Linear(o.queryDim, o.innerDim, bias: o.bias, rng: &rng)
+        toK = Linear(contextDim, o.innerDim, bias: o.bias, rng: &rng)
+        toV = Linear(contextDim, o.innerDim, bias: o.bias, rng: &rng)
+        toOut = Linear(o.innerDim, o.queryDim, bias: o.outBias, rng: &rng)
+    }
+
+    /// x (N, L, queryDim) or (N, queryDim, H, W); context (N, Lc, crossAttentionDim) or nil -> the shape of x.
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil) throws -> Tensor {
+        let o = options
+        let spatial = x.rank == 4
+        guard (spatial && x.shape[1] == o.queryDim) || (x.rank == 3 && x.shape[2] == o.queryDim) else {
+            throw TensorError("Attention", "input \(x.shape) should be (N, L, \(o.queryDim)) or (N, \(o.queryDim), H, W)")
+        }
+        let n = x.shape[0]
+        if let context {
+            let width = o.crossAttentionDim ?? o.queryDim
+            guard context.rank == 3, context.shape[0] == n, context.shape[2] == width else {
+                throw TensorError("Attention", "context \(context.shape) should be (\(n), L, \(width))")
+            }
+        }
+        // The sequence (N, L, C) and, for a feature map, its pixels in row-major order.
+        let seq = spatial ? try x.reshaped([n, o.queryDim, x.shape[2] * x.shape[3]]).permuted([0, 2, 1]) : x
+        var h = seq
+        if let groupNorm {                                                   // over channels: (N, C, L) layout
+            let normed = try groupNorm(spatial ? x.reshaped([n, o.queryDim, x.shape[2] * x.shape[3]]) : seq.permuted([0, 2, 1]))
+            h = try normed.permuted([0, 2, 1])                               // (N, L, C)
+        }
+        let ctx = context ?? h                                               // (N, Lc, Cctx)
+        func heads(_ t: Tensor) throws -> Tensor {                           // (N, L, inner) -> (N, heads, L, dimHead)
+            try t.reshaped([n, t.shape[1], o.heads, o.dimHead]).permuted([0, 2, 1, 3])
+        }
+        let q = try heads(toQ(h)), k = try heads(toK(ctx)), v = try heads(toV(ctx))
+        let attended = try Self.attend(q, k, v, maxScores: o.maxScoresAtOnce)     // (N, heads, L, dimHead)
+        let merged = try attended.permuted([0, 2, 1, 3]).reshaped([n, h.shape[1], o.innerDim])
+        var y = try toOut(merged)                                            // (N, L, queryDim)
+        if spatial { y = try y.permuted([0, 2, 1]).reshaped(x.shape) }       // (N, C, H, W)
+        if o.residualConnection { y = try y + x }
+        return o.rescaleOutputFactor == 1 ? y : y / o.rescaleOutputFactor
+    }
+
+    /// sdpa(q, k, v) for q (N, heads, Lq, d), k and v (N, heads, Lk, d), in chunks of queries so that at most
+    /// `maxScores` scores exist at once.
+    static func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, maxScores: Int) throws -> Tensor {
+        let (lq, lk) = (q.shape[2], k.shape[2])
+        let perQuery = q.shape[0] * q.shape[1] * lk
+        let chunk = Swift.max(1, maxScores / Swift.max(perQuery, 1))
+        if chunk >= lq { return try Tensor.scaledDotProductAttention(query: q, key: k, value: v) }
+        let parts = try stride(from: 0, to: lq, by: chunk).map { start in                 // (N, heads, chunk, d)
+            try Tensor.scaledDotProductAttention(query: q.slice(axis: 2, start, Swift.min(start + chunk, lq)), key: k, value: v)
+        }
+        return try Tensor.concat(parts, axis: 2)
+    }
+
+    public func namedParameters() -> [(name: String, parameter: Parameter)] {
+        scoped("group_norm", groupNorm) + scoped("to_q", toQ) + scoped("to_k", toK) + scoped("to_v", toV)
+            + scoped("to_out.0", toOut)
+    }
+}
