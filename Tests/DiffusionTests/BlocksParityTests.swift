@@ -20,7 +20,7 @@ final class BlocksParityTests: XCTestCase {
                        file: StaticString = #filePath, line: UInt = #line) throws {
         let weights = try tensors(in: self.file, prefix: name, excluding: Self.inputs)
         XCTAssertEqual(Set(module.namedParameters().map(\.name)), Set(weights.keys), "\(name) parameter names", file: file, line: line)
-        try module.load(stateDict: weights)
+        try module.load(from: DictionarySource(weights))
         let all = try tensors(in: self.file, prefix: name)
         let y = try GradMode.noGrad { try forward(try XCTUnwrap(all["x"]), all) }
         assertClose(y, try XCTUnwrap(all["out"]), atol: 1e-5, rtol: 1e-4, "\(name).out", file: file, line: line)

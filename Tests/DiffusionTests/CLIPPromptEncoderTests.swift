@@ -1,3 +1,4 @@
+import NN
 import Foundation
 import Tensor
 import XCTest

@@ -1,3 +1,4 @@
+import NN
 import XCTest
 @testable import Diffusion
 

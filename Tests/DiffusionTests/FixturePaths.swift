@@ -1,3 +1,4 @@
+import NN
 import Foundation
 
 /// Paths of the committed fixtures beside these tests (written by Scripts/fixtures/make_diffusion_*.py).

@@ -87,6 +87,28 @@ final class PipelineParityTests: XCTestCase {
         XCTAssertEqual(steps, [1, 2])
     }
 
+    /// The UNet read from a `.bin` pickle (through the restricted reader) or an fp16 variant file gives the same
+    /// run as from the folder's safetensors (exactly, and within fp16 rounding).
+    func testUNetFromPickleAndFP16Variant() throws {
+        let ref = try reference()
+        let image = try ref.tensor("input_image"), mask = try ref.tensor("input_mask")
+        let s = InpaintSettings(steps: 2, strength: 0.99, guidance: 1, seed: 3, scheduler: "euler")
+        let base = try SDXLInpaintPipeline.load(folder: DiffusionFixtures.path("tiny-sdxl-inpaint"))
+        let expected = try base.run(image: image, mask: mask, settings: s, decode: false).latents
+        let dir = NSTemporaryDirectory() + "rorem-unet-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: DiffusionFixtures.path("tiny-sdxl-inpaint/unet/config.json"), toPath: dir + "/config.json")
+        try Checkpoint.save(base.unet, to: dir + "/diffusion_pytorch_model.bin")
+        let fromPickle = try SDXLInpaintPipeline.load(folder: DiffusionFixtures.path("tiny-sdxl-inpaint"), unet: dir)
+        XCTAssertEqual(try fromPickle.run(image: image, mask: mask, settings: s, decode: false).latents.values, expected.values)
+        try Checkpoint.save(base.unet, to: dir + "/diffusion_pytorch_model.fp16.safetensors", dtype: .f16)
+        let half = try SDXLInpaintPipeline.load(folder: DiffusionFixtures.path("tiny-sdxl-inpaint"), unet: dir, variant: "fp16")
+        XCTAssertEqual(half.unet.encoder.convIn.weight.dtype, .f16, "the fp16 variant is preferred and kept in fp16")
+        let got = try half.run(image: image, mask: mask, settings: s, decode: false).latents
+        XCTAssertLessThan(zip(got.values, expected.values).map { abs($0 - $1) }.max() ?? 1, 0.05)
+    }
+
     func testBadFoldersAndSettingsAreNamed() throws {
         let dir = NSTemporaryDirectory() + "rorem-pipeline-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -175,7 +175,7 @@ final class UNetConfigTests: XCTestCase {
         let unet = try UNet2DConditionModel(config: UNetFixtures.config("unet"), rng: &rng)
         var tensors = try UNetFixtures.weights("unet").allTensors()
         tensors["conv_in.weight"] = Tensor(zeros: [8, 4, 3, 3])
-        XCTAssertThrowsError(try unet.load(stateDict: tensors)) { error in
+        XCTAssertThrowsError(try unet.load(from: DictionarySource(tensors))) { error in
             XCTAssertTrue("\(error)".contains("conv_in.weight"), "\(error)")
             XCTAssertTrue("\(error)".contains("[8, 4, 3, 3]") || "\(error)".contains("(8, 4, 3, 3)"), "\(error)")
         }

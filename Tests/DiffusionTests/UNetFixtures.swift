@@ -21,7 +21,7 @@ enum UNetFixtures {
     static func model(_ name: String) throws -> UNet2DConditionModel {
         var rng = RNG(seed: 1)
         let unet = try UNet2DConditionModel(config: config(name), rng: &rng)
-        try unet.load(stateDict: weights(name).allTensors())
+        try unet.load(from: DictionarySource(weights(name).allTensors()))
         return unet
     }
 

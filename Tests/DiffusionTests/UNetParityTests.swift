@@ -69,7 +69,7 @@ final class UNetParityTests: XCTestCase {
             XCTAssertEqual(names, expected, "\(name): the encoder's names are the checkpoint's minus the up path")
             let all = try file.allTensors()
             XCTAssertEqual(Set(UNetEncoder.encoderPart(of: all).keys), expected)
-            try encoder.load(stateDict: UNetEncoder.encoderPart(of: all))     // strict
+            try encoder.load(from: DictionarySource(UNetEncoder.encoderPart(of: all)))     // strict
 
             let ref = try UNetFixtures.reference(name)
             let x = try UNetFixtures.Case(ref, "a")
@@ -90,7 +90,7 @@ final class UNetParityTests: XCTestCase {
         var rng = RNG(seed: 0)
         let unet = try Initializer.deferred { try UNet2DConditionModel(config: config, rng: &rng) }
         let file = try SafeTensorsFile(path: DiffusionFixtures.path("\(folder)/diffusion_pytorch_model.safetensors"))
-        try unet.load(stateDict: file.allTensors())
+        try unet.load(from: DictionarySource(file.allTensors()))
         let width = try XCTUnwrap(config.textEmbedsDim)
         var noise = RNG(seed: 5)
         let out = try unet(Tensor.randn([1, 9, 8, 8], rng: &noise), timestep: 999,
@@ -106,7 +106,7 @@ final class UNetParityTests: XCTestCase {
         var rng = RNG(seed: 0)
         let config = try UNetFixtures.config("unet")
         let unet = try Initializer.deferred { try UNet2DConditionModel(config: config, rng: &rng) }
-        try unet.load(stateDict: UNetFixtures.weights("unet").allTensors())
+        try unet.load(from: DictionarySource(UNetFixtures.weights("unet").allTensors()))
         let ref = try UNetFixtures.reference("unet")
         let x = try UNetFixtures.Case(ref, "a")
         let out = try unet(x.sample, timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added)
@@ -145,7 +145,7 @@ final class UNetParityTests: XCTestCase {
         for checkpointing in [false, true] {
             var rng = RNG(seed: 3)
             let encoder = try UNetEncoder(config: UNetFixtures.config("unet"), rng: &rng)
-            try encoder.load(stateDict: UNetEncoder.encoderPart(of: UNetFixtures.weights("unet").allTensors()))
+            try encoder.load(from: DictionarySource(UNetEncoder.encoderPart(of: UNetFixtures.weights("unet").allTensors())))
             encoder.gradientCheckpointing = checkpointing
             let out = try encoder.forward(x.sample, timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added)
             var rngProbe = RNG(seed: 4)
