@@ -22,9 +22,10 @@ public final class SDXLInpaintPipeline {
 
     /// Loads `folder` (a diffusers SDXL inpainting or SDXL folder). `unet` replaces its UNet with another folder's
     /// (RORem's scripts swap RORem's `unet/` into the SDXL-inpainting pipeline); `variant: "fp16"` prefers the fp16
-    /// weight files; `loras` are fused into the UNet with their scales; `dtype` stores the weights as f32 or bf16.
+    /// weight files; `loras` are fused into the UNet with their scales; `dtype` stores the weights as f32, f16 or bf16
+    /// (nil: as each file stores them).
     public static func load(folder: String, unet unetFolder: String? = nil, variant: String? = nil,
-                            loras: [(path: String, scale: Float)] = [], dtype: DType = .f32) throws -> SDXLInpaintPipeline {
+                            loras: [(path: String, scale: Float)] = [], dtype: DType? = nil) throws -> SDXLInpaintPipeline {
         let index = try ModelIndex.load(folder: folder)
         try index.validateSDXL(folder: folder, replaced: unetFolder == nil ? [] : ["unet"])
         let dir = URL(fileURLWithPath: folder)
@@ -46,7 +47,7 @@ public final class SDXLInpaintPipeline {
         _ = try Schedulers.load(path: schedulerPath)          // fail now, not at the first run
         let pipeline = SDXLInpaintPipeline(folder: folder, unet: unet, vae: vae, promptEncoder: text, index: index,
                                            schedulerPath: schedulerPath)
-        if dtype != .f32 { text.convertEncoders(to: dtype) }
+        if let dtype, dtype != .f32 { text.convertEncoders(to: dtype) }
         return pipeline
     }
 
