@@ -120,6 +120,23 @@ final class VAEParityTests: XCTestCase {
         }
     }
 
+    func testResultsDoNotDependOnTheThreadCount() throws {
+        let vae = try model("vae")
+        let x = try ref("vae.tiled_encode.x"), z = try ref("vae.tiled_decode.z")
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        func run() throws -> [[Float]] {
+            vae.tiling = nil
+            let whole = try [vae.encode(x).mean.values, vae.decode(z).values]
+            vae.tiling = AutoencoderKL.Tiling(sampleMinSize: 16, latentMinSize: 8)
+            return try whole + [vae.encode(x).mean.values, vae.decode(z).values]
+        }
+        Parallel.threads = 1
+        let serial = try run()
+        Parallel.threads = 4
+        XCTAssertEqual(try run(), serial)
+    }
+
     func testBadInputsThrow() throws {
         let vae = try model("vae")
         XCTAssertThrowsError(try vae.encode(Tensor(zeros: [1, 4, 8, 8])))
