@@ -106,6 +106,38 @@ final class VAEParityTests: XCTestCase {
                     atol: 1e-6, rtol: 1e-6, "un-normalised")
     }
 
+    /// The tiny SDXL-inpainting folder's VAE turns each pipeline case's final latents into diffusers' image
+    /// (Fixtures/pipeline_reference.safetensors: `NAME.latents` and `NAME.image`, output_type "np"):
+    /// image = clamp(decode(latents / scaling_factor) / 2 + 0.5, 0, 1).
+    func testDecodesThePipelineFixturesFinalLatentsIntoItsImages() throws {
+        let vae = try AutoencoderKL.load(folder: DiffusionFixtures.path("tiny-sdxl-inpaint/vae"))
+        let pipeline = try SafeTensorsFile(path: DiffusionFixtures.path("pipeline_reference.safetensors"))
+        let cases = pipeline.names.filter { $0.hasSuffix(".latents") }.map { String($0.dropLast(".latents".count)) }
+        XCTAssertGreaterThanOrEqual(cases.count, 5)
+        for name in cases {
+            let decoded = try vae.decode(vae.unscaledLatents(pipeline.tensor("\(name).latents")))
+            let image = try Tensor(decoded.values.map { Swift.min(Swift.max($0 / 2 + 0.5, 0), 1) }, shape: decoded.shape)
+            assertClose(image, try pipeline.tensor("\(name).image"), atol: atol, rtol: rtol, "\(name).image")
+        }
+    }
+
+    func testResultsDoNotDependOnTheThreadCount() throws {
+        let vae = try model("vae")
+        let x = try ref("vae.tiled_encode.x"), z = try ref("vae.tiled_decode.z")
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        func run() throws -> [[Float]] {
+            vae.tiling = nil
+            let whole = try [vae.encode(x).mean.values, vae.decode(z).values]
+            vae.tiling = AutoencoderKL.Tiling(sampleMinSize: 16, latentMinSize: 8)
+            return try whole + [vae.encode(x).mean.values, vae.decode(z).values]
+        }
+        Parallel.threads = 1
+        let serial = try run()
+        Parallel.threads = 4
+        XCTAssertEqual(try run(), serial)
+    }
+
     func testBadInputsThrow() throws {
         let vae = try model("vae")
         XCTAssertThrowsError(try vae.encode(Tensor(zeros: [1, 4, 8, 8])))

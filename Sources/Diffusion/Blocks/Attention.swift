@@ -12,10 +12,13 @@ import NN
 public final class Attention: Module {
     /// The layer's hyper-parameters, named and defaulted as diffusers' constructor arguments.
     public struct Options: Sendable {
+        /// Width of the input features (`query_dim`).
         public var queryDim: Int
         /// Width of the context for cross-attention; nil for self-attention.
         public var crossAttentionDim: Int?
+        /// Number of heads (`heads`).
         public var heads: Int
+        /// Width of each head (`dim_head`); the scores are scaled by 1/sqrt(dim_head).
         public var dimHead: Int
         /// Whether `to_q`, `to_k`, `to_v` have biases (`bias`).
         public var bias: Bool
@@ -25,13 +28,16 @@ public final class Attention: Module {
         public var normNumGroups: Int?
         /// Epsilon of that group norm.
         public var eps: Float
+        /// The output is divided by it (`rescale_output_factor`).
         public var rescaleOutputFactor: Float
+        /// Whether the input is added to the output (`residual_connection`).
         public var residualConnection: Bool
         /// The most attention scores (N x heads x queries x keys) computed at once: longer sequences are attended
         /// in chunks of queries, which gives the same rows (each query's softmax is over all keys) with the scores'
         /// memory bounded, e.g. 16384 pixels of a 1024 px VAE decode's mid block. The default is 64 MB of floats.
         public var maxScoresAtOnce: Int = 1 << 24
 
+        /// Options with diffusers' defaults.
         public init(queryDim: Int, crossAttentionDim: Int? = nil, heads: Int = 8, dimHead: Int = 64, bias: Bool = false,
                     outBias: Bool = true, normNumGroups: Int? = nil, eps: Float = 1e-5, rescaleOutputFactor: Float = 1,
                     residualConnection: Bool = false) {
@@ -44,6 +50,7 @@ public final class Attention: Module {
         public var innerDim: Int { heads * dimHead }
     }
 
+    /// The hyper-parameters the layer was built with.
     public let options: Options
     public let groupNorm: GroupNorm?
     public let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear

@@ -17,23 +17,32 @@ public final class ResnetBlock2D: Module {
 
     /// The block's hyper-parameters, named and defaulted as diffusers' constructor arguments.
     public struct Options: Sendable {
+        /// Input width (`in_channels`).
         public var inChannels: Int
+        /// Output width (`out_channels`).
         public var outChannels: Int
         /// Width of the time embedding; nil for blocks without one (the VAE's).
         public var tembChannels: Int?
+        /// Groups of the first norm (`groups`).
         public var groups: Int
         /// Groups of the second norm; nil means `groups`.
         public var groupsOut: Int?
+        /// Epsilon of both group norms.
         public var eps: Float
+        /// `non_linearity`.
         public var activation: Activation
+        /// The output is divided by it (`output_scale_factor`).
         public var outputScaleFactor: Float
+        /// `time_embedding_norm`.
         public var timeEmbeddingNorm: TimeEmbeddingNorm
         /// Whether `temb` skips the activation before `time_emb_proj`.
         public var skipTimeAct: Bool
         /// Whether to use the 1x1 shortcut; nil means "when the widths differ".
         public var useInShortcut: Bool?
+        /// Whether the 1x1 shortcut has a bias (`conv_shortcut_bias`).
         public var convShortcutBias: Bool
 
+        /// Options with diffusers' defaults.
         public init(inChannels: Int, outChannels: Int? = nil, tembChannels: Int? = 512, groups: Int = 32,
                     groupsOut: Int? = nil, eps: Float = 1e-6, activation: Activation = .silu,
                     outputScaleFactor: Float = 1, timeEmbeddingNorm: TimeEmbeddingNorm = .default,
@@ -46,6 +55,7 @@ public final class ResnetBlock2D: Module {
         }
     }
 
+    /// The hyper-parameters the block was built with.
     public let options: Options
     public let norm1: GroupNorm, conv1: Conv2d
     public let timeEmbProj: Linear?
