@@ -10,6 +10,12 @@ public struct HighResolution: Hashable, Sendable {
     public var minimumMargin: Int
     /// Pixels by which a downscaled mask is grown, so that the object's edge stays covered.
     public var dilation: Int
+    /// Hand the remover the whole image instead of a crop around the mask (removers that resize the whole image
+    /// themselves, as RORem's scripts do).
+    public var wholeImage = false
+
+    /// The whole image, no crop.
+    public static let whole: HighResolution = { var s = HighResolution(); s.wholeImage = true; return s }()
 
     /// A strategy with the given margins; the defaults keep half the box's larger side (32 px at least)
     /// of context and grow a downscaled mask by 1 px.
@@ -27,9 +33,10 @@ extension Remover {
     /// An empty mask returns `image` unchanged (callers may want to warn). Throws
     /// ``RemovalError/sizeMismatch(image:mask:)`` when the sizes differ and ``RemovalError/fullMask(remover:size:)``
     /// when the mask covers every pixel.
-    public func remove(_ image: Image, mask: Mask, strategy: HighResolution = HighResolution()) throws -> Image {
+    public func remove(_ image: Image, mask: Mask, strategy given: HighResolution? = nil) throws -> Image {
         guard try RemovalInput.needsFill(image, mask: mask, remover: name),
               let bounds = mask.boundingBox() else { return image }
+        let strategy = given ?? preferredStrategy
         let box = strategy.cropBox(around: bounds, width: image.width, height: image.height)
         let binary = mask.thresholded()
         let cropImage = try image.cropped(to: box)
@@ -71,6 +78,7 @@ extension Remover {
 extension HighResolution {
     /// The crop around `bounds` with this strategy's margin, clamped to a `width` x `height` image.
     func cropBox(around bounds: PixelRect, width: Int, height: Int) -> PixelRect {
+        if wholeImage { return PixelRect(x: 0, y: 0, width: width, height: height) }
         let extra = max(minimumMargin, Int((margin * Double(max(bounds.width, bounds.height))).rounded()))
         let x0 = max(0, bounds.x - extra), y0 = max(0, bounds.y - extra)
         let x1 = min(width, bounds.x + bounds.width + extra), y1 = min(height, bounds.y + bounds.height + extra)

@@ -25,6 +25,7 @@ public struct OrientedRemover: Remover {
 
     public var name: String { orientation == 1 ? base.name : "\(base.name)@\(orientation)" }
     public var workingSize: Int? { base.workingSize }
+    public var preferredStrategy: HighResolution { base.preferredStrategy }
 
     /// The EXIF orientation that undoes `orientation`: the rotations by a quarter turn (6 and 8) undo each other,
     /// every other orientation is its own inverse.

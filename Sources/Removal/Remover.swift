@@ -15,6 +15,13 @@ public protocol Remover: Sendable {
     ///
     /// Only masked pixels may change. `mask` has the size of `image`, is not empty and not full.
     func inpaint(_ image: Image, mask: Mask) throws -> Image
+    /// The crop strategy `remove` uses when the caller names none (default: a crop with half the mask's size of
+    /// context, ``HighResolution/init(margin:minimumMargin:dilation:)``).
+    var preferredStrategy: HighResolution { get }
+}
+
+extension Remover {
+    public var preferredStrategy: HighResolution { HighResolution() }
 }
 
 /// Errors raised by removers and the high-resolution strategy. Each message names the problem and where.
