@@ -18,17 +18,17 @@ enum ReviewAssets {
     .title .score { color: #ffd479; margin-left: 10px; }
     .title .was { margin-left: 10px; padding: 1px 8px; border-radius: 4px; background: #444; }
     .panels { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
-    .panels.zoom { grid-template-columns: repeat(2, 1fr); margin-top: 10px; max-width: 66%; }
+    .panels.lower { margin-top: 10px; }
     figure { margin: 0; background: #0c0d0f; border-radius: 4px; padding: 4px; }
-    figure img, figure canvas { display: block; width: 100%; height: auto; image-rendering: pixelated; }
+    figure img, figure canvas { display: block; width: 100%; height: auto; max-height: 38vh; object-fit: contain; image-rendering: pixelated; }
     figcaption { text-align: center; color: #aaa; font-size: 13px; padding-top: 2px; }
-    .keys { display: flex; gap: 10px; margin-top: 12px; flex-wrap: wrap; }
-    .keys button { font-size: 18px; padding: 10px 22px; border-radius: 6px; border: 0; cursor: pointer; color: #fff; }
+    .keys { display: flex; flex-direction: column; gap: 8px; }
+    .keys button { font-size: 20px; padding: 10px 18px; border-radius: 6px; border: 0; cursor: pointer; color: #fff; text-align: left; }
     .keys button:disabled { opacity: .45; cursor: default; }
     button.accept { background: #2e7d32; } button.reject { background: #c62828; } button.skip { background: #555; }
     button.undo { background: #37474f; } button.back { background: #1565c0; }
     kbd { display: inline-block; min-width: 1.4em; padding: 0 5px; border-radius: 3px; background: rgba(255,255,255,.2); font: bold 14px monospace; text-align: center; }
-    .help { color: #aaa; font-size: 13px; }
+    .help { color: #aaa; font-size: 13px; margin: 4px 0 0; }
     .help kbd { background: #333; }
     .notice { background: #5d4037; padding: 6px 10px; border-radius: 4px; margin-bottom: 8px; }
     .notice.done { background: #1b5e20; }
@@ -136,7 +136,7 @@ enum ReviewAssets {
         ctx.drawImage(source, 0, 0);
         const m = document.createElement("canvas");
         m.width = w; m.height = h;
-        const mctx = m.getContext("2d");
+        const mctx = m.getContext("2d", { willReadFrequently: true });
         mctx.drawImage(mask, 0, 0, w, h);
         const mp = mctx.getImageData(0, 0, w, h).data;
         const img = ctx.getImageData(0, 0, w, h);

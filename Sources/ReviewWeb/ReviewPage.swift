@@ -31,20 +31,21 @@ enum ReviewPage {
               <figure><canvas id="canvas-overlay"></canvas><figcaption>mask over the source</figcaption></figure>
               <figure><img id="img-result" alt="result"><figcaption>result</figcaption></figure>
             </div>
-            <div class="panels zoom">
-              <figure><canvas id="zoom-source"></canvas><figcaption>zoom: source, mask outlined</figcaption></figure>
-              <figure><canvas id="zoom-result"></canvas><figcaption>zoom: result</figcaption></figure>
+            <div class="panels lower">
+              <figure><canvas id="zoom-source"></canvas><figcaption>zoom on the mask: source, mask outlined</figcaption></figure>
+              <figure><canvas id="zoom-result"></canvas><figcaption>zoom on the mask: result</figcaption></figure>
+              <div class="keys">
+                <button id="btn-accept" class="accept" type="button"><kbd>A</kbd> accept</button>
+                <button id="btn-reject" class="reject" type="button"><kbd>R</kbd> reject</button>
+                <button id="btn-skip" class="skip" type="button"><kbd>S</kbd> skip</button>
+                <button id="btn-undo" class="undo" type="button"><kbd>U</kbd> undo</button>
+                <button id="btn-back" class="back" type="button" hidden><kbd>Esc</kbd> back to the queue</button>
+                <p class="help"><kbd>a</kbd>/<kbd>y</kbd> accept, <kbd>r</kbd>/<kbd>n</kbd> reject, <kbd>s</kbd>/<kbd>space</kbd> skip,
+                  <kbd>u</kbd> undo the last decision. Click a decision on the right to revisit it. Each decision is saved
+                  before the next candidate shows.</p>
+              </div>
             </div>
             <img id="img-mask" alt="" hidden>
-            <div class="keys">
-              <button id="btn-accept" class="accept" type="button"><kbd>A</kbd> accept</button>
-              <button id="btn-reject" class="reject" type="button"><kbd>R</kbd> reject</button>
-              <button id="btn-skip" class="skip" type="button"><kbd>S</kbd> skip</button>
-              <button id="btn-undo" class="undo" type="button"><kbd>U</kbd> undo</button>
-              <button id="btn-back" class="back" type="button" hidden><kbd>Esc</kbd> back to the queue</button>
-            </div>
-            <p class="help">keys: <kbd>a</kbd>/<kbd>y</kbd> accept, <kbd>r</kbd>/<kbd>n</kbd> reject, <kbd>s</kbd>/<kbd>space</kbd> skip,
-              <kbd>u</kbd> undo the last decision; click a decision on the right to revisit it. Each decision is saved before the next candidate shows.</p>
           </section>
           <aside>
             <h2>Agreement</h2>
