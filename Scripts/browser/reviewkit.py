@@ -78,6 +78,8 @@ class ReviewProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         out, err = self.proc.communicate(timeout=timeout)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
         return self.proc.returncode, out, err
 
     def kill9(self):

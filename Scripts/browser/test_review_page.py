@@ -4,6 +4,7 @@ against `rorem review` on a temporary store; the store is checked afterwards wit
 Run: .venv/bin/python -m unittest discover -s Scripts/browser -p 'test_*.py'   (Scripts/test does)
 Needs: rorem built (.build/debug/rorem or $ROREM), chromium and chromium-driver (Scripts/setup), selenium.
 """
+import http.client
 import os
 import shutil
 import signal
@@ -39,7 +40,7 @@ def data(d, key):
     return d.execute_script("return document.body.dataset[arguments[0]] || ''", key)
 
 
-def wait_until(d, predicate, what, timeout=15):
+def wait_until(d, predicate, what, timeout=40):
     WebDriverWait(d, timeout).until(lambda _: predicate(), message=what)
 
 
@@ -232,7 +233,7 @@ class ServerFaultTests(unittest.TestCase):
                         break
                     acknowledged.setdefault(name, {})[state["item"]["candidate"]] = decision == "accept"
                     state, k = body, k + 1
-            except (OSError, ValueError, AssertionError, TypeError):
+            except (OSError, ValueError, AssertionError, TypeError, http.client.HTTPException):
                 pass  # the server died under us: expected
             finally:
                 r.close()

@@ -82,7 +82,8 @@ public final class ReviewServer: @unchecked Sendable {
         let address: any SocketAddress = ReviewServer.isIPv6(host)
             ? try sockaddr_in6.inet6(ip6: host, port: UInt16(actual))
             : try sockaddr_in.inet(ip4: host, port: UInt16(actual))
-        let server = HTTPServer(address: address, timeout: 30, logger: .disabled, handler: ClosureHTTPHandler { request in
+        let server = HTTPServer(address: address, timeout: 30, pool: NoDelayPool(base: HTTPServer.defaultPool()), logger: .disabled,
+                                handler: ClosureHTTPHandler { request in
             await ReviewServer.handle(request, router: router)
         })
         let failure = ErrorBox()
