@@ -276,6 +276,21 @@ class ServerFaultTests(unittest.TestCase):
         finally:
             blocker.close()
 
+    def test_bad_arguments_get_clear_messages(self):
+        import subprocess
+        cases = [
+            ([os.path.join(self.root, "missing")], 1, "cannot open the store"),
+            ([self.store, "--round", "7"], 1, "no candidates in the store"),
+            ([self.store, "--order", "margin"], 64, "needs --discriminator"),
+            ([self.store, "--order", "sideways"], 64, "unknown order"),
+            ([self.store, "--host", "example.com"], 1, "must be an IP address"),
+            ([self.store, "--by", "a\x01b"], 64, "control characters"),
+        ]
+        for args, code, message in cases:
+            p = subprocess.run([kit.rorem_binary(), "review", *args, "--port", "0"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, code, (args, p.stdout, p.stderr))
+            self.assertIn(message, p.stderr, args)
+
     def test_sigterm_and_ctrl_c_end_cleanly_with_a_summary(self):
         for sig in (signal.SIGTERM, signal.SIGINT):
             server = kit.ReviewProcess(self.store)

@@ -37,7 +37,9 @@ struct ReviewCommand: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard threshold.isFinite, (0...1).contains(threshold) else { throw ValidationError("--threshold must be in 0...1") }
         guard seed >= 0 else { throw ValidationError("--seed must not be negative") }
-        if let by { _ = try ReviewerName.validated(by) }
+        if let by {
+            do { _ = try ReviewerName.validated(by) } catch { throw ValidationError("--by: \(error)") }
+        }
     }
 
     func run() throws {
