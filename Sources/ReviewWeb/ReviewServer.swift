@@ -18,7 +18,6 @@ public final class ReviewServer: @unchecked Sendable {
     private let lock = NSLock()
     private var server: HTTPServer?
     private var runTask: Task<Void, Never>?
-    private var finished = false
     private var boundPort = 0
     private let done = DispatchSemaphore(value: 0)
 
@@ -46,13 +45,17 @@ public final class ReviewServer: @unchecked Sendable {
 
     /// The page's address, `http://127.0.0.1:PORT/`.
     public var url: String {
-        let shown = host == "0.0.0.0" ? "127.0.0.1" : (host.contains(":") ? "[\(host)]" : host)
+        let shown = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "[::1]" : (host.contains(":") ? "[\(host)]" : host)
         return "http://\(shown):\(port)/"
     }
 
     /// Binds and starts serving; returns once it listens. Throws ``ReviewWebError/portInUse(host:port:)`` when the
     /// port is taken and ``ReviewWebError/cannotListen(host:port:reason:)`` for other failures.
     public func start() throws {
+        lock.lock()
+        let started = server != nil
+        lock.unlock()
+        guard !started else { throw ReviewWebError.cannotListen(host: host, port: requestedPort, reason: "the server is already started") }
         let socket: Socket
         do {
             socket = try Socket(domain: ReviewServer.isIPv6(host) ? AF_INET6 : AF_INET, type: .stream)
@@ -77,7 +80,8 @@ public final class ReviewServer: @unchecked Sendable {
         }
         try? socket.close()
         // FlyingFox binds its own socket; the probe above gave the port (0 -> a free one) and a clear error first.
-        let allowed: Set<String>? = isLoopback ? Set(["127.0.0.1", "localhost", "[::1]"].map { "\($0):\(actual)" }) : nil
+        let own = host.contains(":") ? "[\(host)]" : host
+        let allowed: Set<String>? = isLoopback ? Set(["127.0.0.1", "localhost", "[::1]", own].map { "\($0):\(actual)" }) : nil
         let router = ReviewRouter(desk: desk, token: token, allowedHosts: allowed)
         let address: any SocketAddress = ReviewServer.isIPv6(host)
             ? try sockaddr_in6.inet6(ip6: host, port: UInt16(actual))
@@ -140,12 +144,7 @@ public final class ReviewServer: @unchecked Sendable {
         }
     }
 
-    private func markFinished() {
-        lock.lock()
-        finished = true
-        lock.unlock()
-        done.signal()
-    }
+    private func markFinished() { done.signal() }
 
     /// Adapts a FlyingFox request to the router and back.
     static func handle(_ request: HTTPRequest, router: ReviewRouter) async -> HTTPResponse {
