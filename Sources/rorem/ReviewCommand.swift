@@ -9,9 +9,9 @@ struct ReviewCommand: ParsableCommand {
         commandName: "review",
         abstract: "Serve a store's candidates for review in the browser (several reviewers at once).",
         discussion: """
-        Prints the page's address and serves until Ctrl-C or SIGTERM. Each reviewer opens /?by=NAME (or is asked
-        for a name), has their own queue in the given order, and resumes where they stopped; every decision is
-        committed as that person's label before the page moves on. Keys: a/y accept, r/n reject, s/space skip,
+        Prints the page's address and serves until Ctrl-C or SIGTERM. Each reviewer opens /?by=NAME (or is asked \
+        for a name), has their own queue in the given order, and resumes where they stopped; every decision is \
+        committed as that person's label before the page moves on. Keys: a/y accept, r/n reject, s/space skip, \
         u undo. It listens on 127.0.0.1 unless --host says otherwise (then anyone who can reach the port can review).
 
         Examples:
@@ -30,7 +30,7 @@ struct ReviewCommand: ParsableCommand {
     var discriminator: String?
     @Option(name: .long, help: "The decision threshold of margin order.") var threshold: Double = 0.9
     @Option(name: .long, help: "The port (0 picks a free one).") var port: Int = 8765
-    @Option(name: .long, help: "The address to listen on (default 127.0.0.1: this machine only).") var host: String = "127.0.0.1"
+    @Option(name: .long, help: "The address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface).") var host: String = "127.0.0.1"
     @Option(name: .long, help: "A reviewer name to put in the printed address (?by=NAME).") var by: String?
 
     func validate() throws {
