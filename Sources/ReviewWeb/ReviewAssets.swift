@@ -265,6 +265,8 @@ enum ReviewAssets {
         }
         $("agreement-empty").hidden = s.agreement.length > 0;
         setButtons();
+        // Load the next candidate's images now, so that it shows at once (they are cached: immutable by hash).
+        for (const hash of s.upcoming || []) { const img = new Image(); img.src = "/image/" + hash; }
       }
 
       document.addEventListener("keydown", (e) => {

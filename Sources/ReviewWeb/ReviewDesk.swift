@@ -184,11 +184,15 @@ public final class ReviewDesk: @unchecked Sendable {
         let recent = made.enumerated().suffix(ReviewDesk.recentLimit).reversed().map { k, d in
             DecisionEntry(position: k, candidate: d.candidate, pair: entries[d.candidate]?.pair ?? "#\(d.candidate)", decision: d.decision.rawValue)
         }
+        var upcoming: [String] = []
+        if !revisiting, session.position + 1 < session.items.count, let next = entries[session.items[session.position + 1]] {
+            upcoming = [next.source, next.mask, next.result]
+        }
         let p = session.progress
         return ReviewState(reviewer: session.annotator.name, session: session.name, order: order.description,
                            position: session.position, total: p.total, done: p.done, accepted: p.accepted,
                            rejected: p.rejected, skipped: p.skipped, acceptRate: p.acceptRate, finished: session.isFinished,
-                           item: item, revisiting: revisiting, scoreName: scoreName, decisions: Array(recent),
+                           item: item, revisiting: revisiting, upcoming: upcoming, scoreName: scoreName, decisions: Array(recent),
                            agreement: makeAgreement())
     }
 

@@ -26,6 +26,8 @@ public struct ReviewState: Codable, Sendable, Equatable {
     public var item: ReviewItem?
     /// Whether `item` is an earlier decision being revisited.
     public var revisiting: Bool
+    /// The image hashes of the candidate after `item` in the queue, for the page to load ahead.
+    public var upcoming: [String]
     /// The name of the discriminator whose scores are shown, if any.
     public var scoreName: String?
     /// This reviewer's decisions, newest first (at most ``ReviewDesk/recentLimit``).

@@ -12,6 +12,7 @@ final class ReviewDeskTests: XCTestCase {
         XCTAssertEqual(alice.item?.candidate, candidates[0].id)
         XCTAssertEqual(alice.item?.box, Box(x: 8, y: 5, width: 6, height: 4))
         XCTAssertEqual(alice.item?.width, 24)
+        XCTAssertEqual(alice.upcoming, [candidates[1].source.hash!, candidates[1].mask.hash!, candidates[1].result.hash!])
         alice = try desk.decide(.accept, reviewer: "alice", position: 0, candidate: candidates[0].id)
         alice = try desk.decide(.reject, reviewer: "alice", position: 1, candidate: candidates[1].id)
         let bob = try desk.decide(.reject, reviewer: "bob", position: 0, candidate: candidates[0].id)
