@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Support
 
 /// The order in which a review session presents its candidates.
 public enum ReviewOrder: Sendable, Equatable, CustomStringConvertible {
