@@ -75,7 +75,7 @@ struct ReviewCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        let stop = SignalFlag([SIGINT, SIGTERM])
+        StopSignal.install([SIGINT, SIGTERM])
         let link = server.url + (by.map { "?by=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? "")
         if !server.isLoopback {
             print("warning: listening on \(server.host), not 127.0.0.1: anyone who can reach this machine on port \(server.port) can open the page and label")
@@ -83,7 +83,7 @@ struct ReviewCommand: ParsableCommand {
         print("review: \(server.desk.candidateIDs.count) candidates, order \(reviewOrder); open \(link)")
         print("review: serving at \(server.url) (Ctrl-C stops)")
         fflush(stdout)
-        server.wait(until: { stop.isRaised })
+        server.wait(until: { StopSignal.isRaised })
         for review in server.desk.reviews() {
             print("review \(review.session): \(review.reviewer) \(review.progress)")
         }
@@ -91,24 +91,25 @@ struct ReviewCommand: ParsableCommand {
     }
 }
 
-/// Turns SIGINT / SIGTERM into a flag that the serving loop polls (the default action would kill the process
-/// mid-response; every decision is committed anyway, but this lets the server close its connections).
-final class SignalFlag: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var raised = false
+/// SIGINT and SIGTERM as a flag that the serving loop polls, so that the server closes its connections and the
+/// command prints its summary (every decision is committed anyway). A plain handler, installed before the address
+/// is printed: a dispatch source is armed asynchronously, and a signal arriving in between was lost.
+enum StopSignal {
+    /// Set by the handler (an aligned 32-bit store, safe in a signal handler).
+    nonisolated(unsafe) static let flag: UnsafeMutablePointer<Int32> = {
+        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
 
-    init(_ signals: [Int32]) {
+    /// Installs the handler for `signals`.
+    static func install(_ signals: [Int32]) {
+        _ = flag // initialised here, never first in the handler
         for sig in signals {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in self?.raise() }
-            source.resume()
-            sources.append(source)
+            signal(sig) { _ in StopSignal.flag.pointee = 1 }
         }
     }
 
-    private func raise() { lock.lock(); raised = true; lock.unlock() }
-
-    var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+    /// Whether one of the signals arrived.
+    static var isRaised: Bool { flag.pointee != 0 }
 }
