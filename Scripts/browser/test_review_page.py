@@ -285,6 +285,14 @@ class ServerFaultTests(unittest.TestCase):
         finally:
             blocker.close()
 
+    def test_a_signal_right_after_start_stops_the_server(self):
+        # The handler is in place before the address is printed (a signal in that moment was once lost).
+        for k in range(6):
+            server = kit.ReviewProcess(self.store)
+            code, out, _ = server.stop((signal.SIGTERM, signal.SIGINT)[k % 2], timeout=20)
+            self.assertEqual(code, 0)
+            self.assertIn("review: stopped", out)
+
     def test_bad_arguments_get_clear_messages(self):
         import subprocess
         cases = [
