@@ -23,10 +23,13 @@ let package = Package(
         .library(name: "Diffusion", targets: ["Diffusion"]),
         .library(name: "Lang", targets: ["Lang"]),
         .library(name: "Workbench", targets: ["Workbench"]),
+        .library(name: "ReviewWeb", targets: ["ReviewWeb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The browser review's HTTP server: small, on BSD sockets, no SwiftNIO (Docs/curation.md, build time).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // C libraries (Debian: libpng-dev, libjpeg-dev, libopenblas-dev, libreadline-dev; Scripts/setup installs them).
@@ -56,10 +59,12 @@ let package = Package(
         .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Curation"], swiftSettings: optimized),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang", swiftSettings: optimized),
+        // Review in the browser: several people label one store at once (FlyingFox HTTP server on loopback).
+        .target(name: "ReviewWeb", dependencies: ["Curation", "Imaging", .product(name: "FlyingFox", package: "FlyingFox")]),
         // Binds the language to the domain; REPL, notebooks, terminal images.
-        .target(name: "Workbench", dependencies: ["Support", "Lang", "Rounds", "Imaging", "Removal", "Learning", "Curation", "CReadline"]),
+        .target(name: "Workbench", dependencies: ["Support", "Lang", "Rounds", "Imaging", "Removal", "Learning", "Curation", "ReviewWeb", "CReadline"]),
         .executableTarget(name: "rorem", dependencies: [
-            "Support", "Workbench", "Imaging", "Removal", "Learning", "Tensor", "NN",
+            "Support", "Workbench", "ReviewWeb", "Curation", "Imaging", "Removal", "Learning", "Tensor", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -75,6 +80,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging", "Learning"]),
+        .testTarget(name: "ReviewWebTests", dependencies: ["ReviewWeb", "Curation", "Imaging"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,6 @@
-import Support
+import Foundation
 import GRDB
+import Support
 
 /// The order in which a review session presents its candidates.
 public enum ReviewOrder: Sendable, Equatable, CustomStringConvertible {
@@ -162,6 +163,79 @@ public final class ReviewSession {
         case .skip, nil: progress.skipped -= 1
         }
         return current
+    }
+
+    /// Changes the decision already made at `position` (below ``position``, i.e. one the reviewer revisits) to
+    /// `decision`, in one transaction: accept or reject writes (or replaces) the person's label, skip removes it
+    /// (restoring the label the original decision replaced, if any). Undo later still takes back that position
+    /// as a whole, restoring what was there before the session decided it. Revising to the same decision changes
+    /// nothing. Throws when `position` has no decision yet.
+    public func revise(position target: Int, to decision: ReviewDecision, note: String = "") throws {
+        guard target >= 0, target < position else {
+            throw CurationError.invalidArgument("review '\(name)': position \(target) has no decision to revise (decided: 0..<\(position))")
+        }
+        let annotator = self.annotator, sessionID = id
+        let old: ReviewDecision? = try store.db.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM review_event WHERE session_id = ? AND position = ?",
+                                             arguments: [sessionID, target]) else { return nil }
+            let old = ReviewDecision(rawValue: row["action"]) ?? .skip
+            if old == decision { return old }
+            let eventID: Int64 = row["id"], candidate: Int64 = row["candidate_id"]
+            var labelID: Int64? = row["label_id"]
+            if decision == .skip {
+                // Back to what was there before this position was decided.
+                if let labelID {
+                    if let prevTime: Double = row["prev_created_at"] {
+                        try db.execute(sql: "UPDATE label SET accept = ?, score = ?, note = ?, created_at = ? WHERE id = ?",
+                                       arguments: [row["prev_accept"] as Bool?, row["prev_score"] as Double?, row["prev_note"] as String? ?? "", prevTime, labelID])
+                    } else {
+                        try db.execute(sql: "DELETE FROM label WHERE id = ?", arguments: [labelID])
+                    }
+                }
+                try db.execute(sql: """
+                    UPDATE review_event SET action = 'skip', label_id = NULL, prev_accept = NULL, prev_score = NULL,
+                      prev_note = NULL, prev_created_at = NULL WHERE id = ?
+                    """, arguments: [eventID])
+            } else {
+                if labelID == nil {
+                    // A skip (or a label removed since) becomes a decision: keep the label it replaces, for undo.
+                    let previous = try Row.fetchOne(db, sql: "SELECT accept, score, note, created_at FROM label WHERE candidate_id = ? AND annotator_kind = ? AND annotator_name = ?",
+                                                    arguments: [candidate, annotator.kind.rawValue, annotator.name])
+                    try db.execute(sql: "UPDATE review_event SET prev_accept = ?, prev_score = ?, prev_note = ?, prev_created_at = ? WHERE id = ?",
+                                   arguments: [previous?["accept"] as Bool?, previous?["score"] as Double?, previous?["note"] as String?,
+                                               previous?["created_at"] as Double?, eventID])
+                }
+                labelID = try Store.upsertLabel(db, LabelInput(candidateID: candidate, accept: decision == .accept, note: note),
+                                                by: annotator, at: Store.now())
+                try db.execute(sql: "UPDATE review_event SET action = ?, label_id = ? WHERE id = ?",
+                               arguments: [decision.rawValue, labelID, eventID])
+            }
+            return old
+        }
+        guard let old else {
+            throw CurationError.notFound(what: "decision at position \(target) of review '\(name)'")
+        }
+        guard old != decision else { return }
+        for (d, step) in [(old, -1), (decision, 1)] {
+            switch d {
+            case .accept: progress.accepted += step
+            case .reject: progress.rejected += step
+            case .skip: progress.skipped += step
+            }
+        }
+    }
+
+    /// A stable session name for the same reviewer, order and candidates, so that opening it again resumes:
+    /// `alice-given-40-1f3a9c02` (the last part hashes the candidate ids, FNV-1a). The terminal and the browser
+    /// review both use it, so a reviewer can stop in one and resume in the other.
+    public static func defaultName(reviewer: String, order: ReviewOrder, ids: [Int64]) -> String {
+        var hash: UInt32 = 2_166_136_261
+        for id in ids {
+            for byte in withUnsafeBytes(of: id.littleEndian, Array.init) { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        }
+        let orderText = order.description.replacingOccurrences(of: " ", with: "")
+        let hex = String(hash, radix: 16)
+        return "\(reviewer)-\(orderText)-\(ids.count)-\(String(repeating: "0", count: 8 - hex.count))\(hex)"
     }
 
     /// The decisions made so far, in order: (candidate id, decision).

@@ -16,9 +16,10 @@ struct Rorem: ParsableCommand {
           rorem remove photo.jpg --mask mask.png -o clean.png
           rorem remove photos/ --mask masks/ -o out/ --method telea
           rorem bench remove photo.jpg --mask mask.png --method patchmatch --runs 5
+          rorem review experiments/round1 --round 1   # label in the browser
         """,
         version: "0.1.0",
-        subcommands: [ReplCommand.self, RunCommand.self, RemoveCommand.self, BenchCommand.self],
+        subcommands: [ReplCommand.self, RunCommand.self, RemoveCommand.self, BenchCommand.self, ReviewCommand.self],
         defaultSubcommand: ReplCommand.self
     )
 }
