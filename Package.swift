@@ -62,7 +62,7 @@ let package = Package(
         // Review in the browser: several people label one store at once (FlyingFox HTTP server on loopback).
         .target(name: "ReviewWeb", dependencies: ["Curation", "Imaging", .product(name: "FlyingFox", package: "FlyingFox")]),
         // Binds the language to the domain; REPL, notebooks, terminal images.
-        .target(name: "Workbench", dependencies: ["Support", "Lang", "Rounds", "Imaging", "Removal", "Learning", "Curation", "ReviewWeb", "CReadline"]),
+        .target(name: "Workbench", dependencies: ["Support", "Lang", "Rounds", "Diffusion", "Imaging", "Removal", "Learning", "Curation", "ReviewWeb", "CReadline"]),
         .executableTarget(name: "rorem", dependencies: [
             "Support", "Workbench", "ReviewWeb", "Curation", "Imaging", "Removal", "Learning", "Tensor", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import Imaging
 import Lang
@@ -22,6 +23,10 @@ enum DomainPrimitives {
             default: throw PrimitiveError("\(name)(): \(e)")
             }
         } catch let e as RemovalError {
+            throw PrimitiveError("\(name)(): \(e)")
+        } catch is SDXLInpaintPipeline.Stopped {
+            throw PrimitiveError("\(name)(): interrupted between denoising steps", kind: .interrupted)
+        } catch let e as PipelineError {
             throw PrimitiveError("\(name)(): \(e)")
         }
     }
@@ -179,18 +184,7 @@ enum DomainPrimitives {
 
     static func registerRemoval(in session: Session) {
         let i = session.interpreter
-        i.register(Primitive("remover", [Parameter("name", .string, default: .string(Removers.defaultName))], acceptsOptions: true,
-                             summary: "A configured object remover: \(Removers.names.joined(separator: ", ")).",
-                             help: Removers.names.map { "\($0) options: \((Removers.options[$0] ?? []).joined(separator: ", "))" }.joined(separator: "\n"),
-                             example: "let m = remover(\"patchmatch\", patch: 9, iterations: 6)") { args in
-            var options: [String: Double] = [:]
-            for (key, v) in args.options {
-                guard case .number(let n) = v else { throw PrimitiveError("remover(): option '\(key)' must be a number, got \(v.typeName)") }
-                options[key] = n
-            }
-            let name = try args.string("name")
-            return .object(RemoverValue(try domain("remover") { try Removers.make(name, options: options) }))
-        })
+        // `remover` itself (classical, learned and diffusion) is registered by ModelPrimitives.
         i.register(Primitive("oriented", [Parameter("remover", .object("remover")), Parameter("orientation", .integer)],
                              summary: "A remover that works on a turned or mirrored view of its input (EXIF orientation 1...8) and turns the fill back.",
                              help: "1 is the remover itself; 2 mirrors left-right, 3 turns 180 degrees, 4 flips top-bottom, 5 transposes,\n6 and 8 turn a quarter, 7 transverses. A learned remover gives a different fill in each view.",

@@ -1,3 +1,4 @@
+import Diffusion
 import Curation
 import Foundation
 import Imaging
@@ -104,11 +105,14 @@ enum ModelPrimitives {
         // Replaces the classical-only `remover` of DomainPrimitives with one that also loads learned removers.
         i.register(Primitive("remover", [Parameter("name", .string, default: .string(Removers.defaultName)), Parameter("path", .string, default: .nil)],
                              acceptsOptions: true,
-                             summary: "A configured object remover: \((Removers.names + LearnedRemovers.names).joined(separator: ", ")).",
+                             summary: "A configured object remover: \((Removers.names + LearnedRemovers.names).joined(separator: ", ")), or diffusion (SDXL-inpainting, RORem, RORem-4S from a diffusers folder).",
                              help: (Removers.names.map { "\($0) options: \((Removers.options[$0] ?? []).joined(separator: ", "))" }
-                                    + LearnedRemovers.names.map { "\($0): a learned remover; path: its checkpoint (from save_model or train)" }).joined(separator: "\n"),
+                                    + LearnedRemovers.names.map { "\($0): a learned remover; path: its checkpoint (from save_model or train)" }
+                                    + ["diffusion: path is a diffusers folder; options: \(DiffusionOptions.names.joined(separator: ", "))",
+                                       "  RORem-4S: lora: FILE, scheduler: \"lcm\", steps: 4; defaults: 512 px crop, guidance 1, strength 0.99, 50 steps, seed 0"]).joined(separator: "\n"),
                              example: "let m = remover(\"unet\", \"runs/unet.safetensors\")") { [unowned session] args in
             let name = try args.string("name")
+            if name.lowercased() == "diffusion" { return try diffusionRemover(args, session: session) }
             if LearnedRemovers.names.contains(name.lowercased()) {
                 guard let path = args["path"].string else {
                     throw PrimitiveError("remover(): '\(name)' is a learned remover and needs the checkpoint's path, e.g. remover(\"\(name)\", \"unet.safetensors\")")
@@ -117,7 +121,7 @@ enum ModelPrimitives {
                 return .object(RemoverValue(try learning("remover") { try LearnedRemovers.make(name, path: resolved) }))
             }
             if args["path"].string != nil {
-                throw PrimitiveError("remover(): '\(name)' takes no checkpoint path (only \(LearnedRemovers.names.joined(separator: ", ")) do)")
+                throw PrimitiveError("remover(): '\(name)' takes no checkpoint path (only \(LearnedRemovers.names.joined(separator: ", ")) and the diffusion remover's folder do)")
             }
             var options: [String: Double] = [:]
             for (key, v) in args.options {

@@ -2,6 +2,7 @@ import Support
 import ArgumentParser
 import Foundation
 import Imaging
+import Diffusion
 import Learning
 import Removal
 
@@ -20,6 +21,10 @@ struct RemoveCommand: ParsableCommand {
           rorem remove photo.jpg --mask mask.png -o clean.png
           rorem remove photo.jpg --mask mask.png -o clean.png --method telea --dilate 4
           rorem remove photos/ --mask masks/ -o cleaned/
+          rorem remove photo.jpg --mask mask.png -o clean.png --method diffusion --model models/sdxl-inpainting \\
+              --unet models/RORem/unet                                   # RORem, 50 steps
+          rorem remove photo.jpg --mask mask.png -o clean.png --method diffusion --model models/sdxl-inpainting \\
+              --unet models/RORem/unet --lora models/RORem-4S/pytorch_lora_weights.safetensors --scheduler lcm --steps 4
         """
     )
 
@@ -37,6 +42,9 @@ struct RemoveCommand: ParsableCommand {
 
     @Option(name: .long, help: "Checkpoint (.safetensors) for a learned method such as unet.")
     var checkpoint: String?
+
+    @OptionGroup(title: "Diffusion (--method diffusion)")
+    var diffusion: DiffusionArguments
 
     @Option(name: .long, help: "Grow the mask by this many pixels first (elliptical kernel).")
     var dilate: Int = 0
@@ -62,12 +70,21 @@ struct RemoveCommand: ParsableCommand {
     func run() throws {
         let remover: any Remover
         do {
-            remover = try makeRemover(method, checkpoint: checkpoint, options: try parseOptions(options))
+            if method.lowercased() == "diffusion" {
+                guard checkpoint == nil, options.isEmpty else { throw ValidationError("--checkpoint and --opt do not apply to diffusion; use --model and its options") }
+                remover = try diffusion.remover()
+            } else {
+                guard diffusion.model == nil else { throw ValidationError("--model applies only to --method diffusion") }
+                remover = try makeRemover(method, checkpoint: checkpoint, options: try parseOptions(options))
+            }
         } catch let error as RemovalError {
             printError("error: \(error)")
             throw ExitCode(64) // a usage error: unknown method or option
         } catch let error as ValidationError {
             printError("error: \(error)")
+            throw ExitCode(64)
+        } catch let error as PipelineError where DiffusionOptions.names.contains(error.place) || ["steps", "strength", "guidance"].contains(error.place) {
+            printError("error: --\(error.place.replacingOccurrences(of: "_", with: "-")) \(error.message)")
             throw ExitCode(64)
         } catch {
             printError("error: \(error)") // an unreadable or mismatched checkpoint
@@ -135,6 +152,7 @@ struct RemoveCommand: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         var summary = "done: \(ok + empty) of \(images.count) written to '\(output)' in \(String(format: "%.1f", seconds)) s"
+            + (ok > 0 ? String(format: " (%.2f s per image)", seconds / Double(max(ok + empty, 1))) : "")
         if empty > 0 { summary += "; \(empty) with empty masks copied unchanged" }
         if !failed.isEmpty { summary += "; \(failed.count) failed: \(failed.prefix(10).joined(separator: ", "))\(failed.count > 10 ? ", ..." : "")" }
         printError(summary)
