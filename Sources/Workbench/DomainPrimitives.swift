@@ -41,6 +41,10 @@ enum DomainPrimitives {
             let path = session.resolve(try args.string("path"))
             return .object(ImageValue(try domain("load") { try ImageIO.load(path) }))
         })
+        i.register(Primitive("exists", [Parameter("path", .string)], summary: "Whether a file or folder exists (relative paths: the script's folder).",
+                             example: "if exists(\"models/RORem\") { print(\"found\") }") { [unowned session] args in
+            .bool(FileManager.default.fileExists(atPath: session.resolve(try args.string("path"))))
+        })
         i.register(Primitive("load_mask", [Parameter("path", .string), Parameter("threshold", .number, default: .number(0.5))],
                              summary: "Loads a mask from an image file: pixels at or above threshold are masked.",
                              example: "let m = load_mask(\"photos/cat_mask.png\")") { [unowned session] args in
