@@ -1,0 +1,43 @@
+import ArgumentParser
+import Diffusion
+import Foundation
+import Tensor
+
+/// `rorem bench diffusion --model DIR [--dtype D] [--resolution 512]`.
+struct BenchDiffusion: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diffusion",
+        abstract: "Time the diffusion pipeline's parts and print unet_step_ms, vae_encode_ms, vae_decode_ms, remove_4step_ms, peak_rss_mb.",
+        discussion: """
+        remove_4step_ms is RORem-4S's setting (LCM, 4 steps, strength 0.99, guidance 1) with everything included.
+        Example: rorem bench diffusion --model models/sdxl-inpainting --dtype bf16 --resolution 512
+        """
+    )
+
+    @Option(name: .long, help: "A diffusers SDXL inpainting folder.") var model: String
+    @Option(name: .long, help: "A UNet folder to use instead of the model's.") var unet: String?
+    @Option(name: .long, help: "Weight storage: fp32, fp16 or bf16 (default: as stored).") var dtype: String?
+    @Option(name: .long, help: "Image side in pixels.") var resolution: Int = 512
+    @Option(name: .long, help: "Timed runs after one warm-up.") var runs: Int = 1
+
+    func run() throws {
+        var storage: DType?
+        if let dtype {
+            guard let d = DType(name: dtype) else { throw ValidationError("--dtype must be fp32, fp16 or bf16") }
+            storage = d
+        }
+        do {
+            let started = Date()
+            let pipeline = try SDXLInpaintPipeline.load(folder: model, unet: unet, dtype: storage)
+            print("load_ms=\(String(format: "%.0f", Date().timeIntervalSince(started) * 1000))")
+            let result = try DiffusionBenchmark.run(pipeline, resolution: resolution, runs: runs) { printError("bench: \($0)") }
+            print("resolution=\(resolution)")
+            print("dtype=\(dtype ?? "as-stored")")
+            print("threads=\(Parallel.threads)")
+            for line in result.lines { print(line) }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
