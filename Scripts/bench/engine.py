@@ -1,7 +1,8 @@
 """PyTorch CPU twin of `rorem bench engine` (Sources/NN/EngineBenchmark.swift).
 
 Usage: python Scripts/bench/engine.py [--runs N] [--threads 2] [--swift FILE]
-  Prints `name=value` lines for PyTorch: sgemm_1024_gflops, conv3x3_fwd_ms, unet_params, unet_fwd_ms,
+  Prints `name=value` lines for PyTorch: sgemm_1024_gflops, conv3x3_fwd_ms, conv3x3_320_fp32_ms (320 -> 320 on
+  1x320x64x64), attention_4096_ms and attention_4096_peak_delta_mb (10 heads of 64), unet_params, unet_fwd_ms,
   unet_train_step_ms (batch 8, L1, Adam), unet_train_step_cpu_ms (CPU time per step, all threads),
   unet_train_peak_rss_mb, unet_train_peak_delta_mb.
   With --swift FILE (the `name=value` output of `rorem bench engine`), also prints `ratio_<name>=swift/torch`
@@ -60,6 +61,15 @@ def bench(runs):
     conv = torch.nn.Conv2d(64, 64, 3, padding=1)
     with torch.no_grad():
         out.append(("conv3x3_fwd_ms", median_ms(runs, lambda: conv(x))))
+        x320 = torch.randn(1, 320, 64, 64)
+        conv320 = torch.nn.Conv2d(320, 320, 3, padding=1)
+        out.append(("conv3x3_320_fp32_ms", median_ms(runs, lambda: conv320(x320))))
+        q, k, v = (torch.randn(1, 10, 4096, 64) for _ in range(3))
+        out.append(("attention_4096_ms", median_ms(runs, lambda: F.scaled_dot_product_attention(q, k, v))))
+        before = status_mb("VmRSS:")
+        reset_peak()
+        F.scaled_dot_product_attention(q, k, v)
+        out.append(("attention_4096_peak_delta_mb", status_mb("VmHWM:") - before))
         net = ReferenceUNet()
         out.append(("unet_params", float(sum(p.numel() for p in net.parameters()))))
         image = torch.randn(1, 4, 128, 128)

@@ -16,19 +16,22 @@ public struct ConvGeometry: Hashable {
 
 /// im2col / col2im and the convolution backward kernels.
 enum Conv {
-    /// Unfolds one image (C, H, W) into columns (C*kh*kw, oh*ow).
+    /// Unfolds one image (C, H, W) into columns (C*kh*kw, oh*ow); with `rows`, only output rows `rows` into
+    /// columns (C*kh*kw, rows.count*ow) (one band of a tiled convolution).
     static func im2col(_ img: UnsafePointer<Float>, c: Int, h: Int, w: Int, kh: Int, kw: Int, oh: Int, ow: Int,
-                       geo: ConvGeometry, col: UnsafeMutablePointer<Float>, parallel: Bool = true) {
+                       geo: ConvGeometry, col: UnsafeMutablePointer<Float>, parallel: Bool = true, rows band: Range<Int>? = nil) {
         let rows = c * kh * kw
+        let outRows = band ?? 0..<oh
+        let cols = outRows.count * ow
         Parallel.forChunks(rows, grain: parallel ? Swift.max(1, rows / 8) : rows) { range in
             for r in range {
                 let ci = r / (kh * kw), ki = (r / kw) % kh, kj = r % kw
-                let dst = col + r * oh * ow
+                let dst = col + r * cols
                 let plane = img + ci * h * w
                 let dy = ki * geo.dilationH - geo.padH, dx = kj * geo.dilationW - geo.padW
-                for oy in 0..<oh {
+                for oy in outRows {
                     let y = oy * geo.strideH + dy
-                    let drow = dst + oy * ow
+                    let drow = dst + (oy - outRows.lowerBound) * ow
                     if y < 0 || y >= h { drow.initialize(repeating: 0, count: ow); continue }
                     let srow = plane + y * w
                     if geo.strideW == 1 {
@@ -184,7 +187,7 @@ enum Conv {
 
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch): x (N, C, H, W), weight (O, C/groups, kh, kw),
-    /// bias (O) -> (N, O, H', W'), through im2col and SGEMM.
+    /// bias (O) -> (N, O, H', W'), through im2col of bands of output rows and SGEMM (`Conv.tiledForward`).
     public static func conv2d(_ x: Tensor, weight w: Tensor, bias: Tensor? = nil, geometry geo: ConvGeometry = ConvGeometry()) throws -> Tensor {
         guard x.rank == 4, w.rank == 4 else {
             throw TensorError("conv2d", "input \(shapeText(x.shape)) and weight \(shapeText(w.shape)) must both be rank 4")
@@ -206,23 +209,10 @@ extension Tensor {
         guard oh > 0, ow > 0 else {
             throw TensorError("conv2d", "kernel \(kh)x\(kw) does not fit input \(h)x\(wd) with this padding/dilation")
         }
-        let og = o / groups, kk = cg * kh * kw, l = oh * ow
         let out = Tensor.empty([n, o, oh, ow])
-        let pointwise = Conv.isPointwise(kh: kh, kw: kw, geo)
-        let single = n == 1
-        Conv.forEachSample(n, workspace: pointwise ? 0 : kk * groups * l) { b, col in
-            let xb = x.storage.pointer + b * c * h * wd, ob = out.storage.pointer + b * o * l
-            if !pointwise { Conv.im2col(xb, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, col: col, parallel: single) }
-            let cp: UnsafePointer<Float> = pointwise ? UnsafePointer(xb) : UnsafePointer(col)
-            if let bias {
-                for oi in 0..<o { (ob + oi * l).initialize(repeating: bias.storage.pointer[oi], count: l) }
-            }
-            for gi in 0..<groups {
-                // out_g (og, l) = W_g (og, kk) @ col_g (kk, l)
-                BLAS.sgemm(transA: false, transB: false, m: og, n: l, k: kk, a: w.storage.pointer + gi * og * kk, lda: kk,
-                           b: cp + gi * kk * l, ldb: l, beta: bias == nil ? 0 : 1, c: ob + gi * og * l, ldc: l, split: single)
-            }
-        }
+        Conv.tiledForward(x: x.storage.pointer, n: n, c: c, h: h, wd: wd, w: w.storage.pointer, o: o, kh: kh, kw: kw,
+                          bias: bias.map { UnsafePointer($0.storage.pointer) }, geo: geo, oh: oh, ow: ow,
+                          out: out.storage.pointer)
         return record(out, bias.map { [x, w, $0] } ?? [x, w], .conv2d(geo))
     }
 
