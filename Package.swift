@@ -12,12 +12,15 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "rorem", targets: ["rorem"]),
+        .library(name: "Support", targets: ["Support"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Removal", targets: ["Removal"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Curation", targets: ["Curation"]),
+        .library(name: "Rounds", targets: ["Rounds"]),
         .library(name: "Learning", targets: ["Learning"]),
+        .library(name: "Diffusion", targets: ["Diffusion"]),
         .library(name: "Lang", targets: ["Lang"]),
         .library(name: "Workbench", targets: ["Workbench"]),
     ],
@@ -31,36 +34,45 @@ let package = Package(
         // kernels before the library initialises. Nothing may link it, or that choice comes too late.
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
 
+        // What every layer shares: the one seeded generator and the one progress bar. No dependencies.
+        .target(name: "Support", swiftSettings: optimized),
         // PNG and JPEG codec core in C: libpng and libjpeg report errors by longjmp, which Swift cannot catch.
         .target(name: "CCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Images and masks: codecs, geometry, compositing, quality metrics. No Tensor.
         .target(name: "Imaging", dependencies: ["CCodecs"], swiftSettings: optimized),
         // Tensors on OpenBLAS, reverse-mode autodiff, optimizers, RNG, safetensors.
-        .target(name: "Tensor", swiftSettings: optimized),
+        .target(name: "Tensor", dependencies: ["Support"], swiftSettings: optimized),
         // Modules with PyTorch-named parameters, layers, LoRA, checkpoints.
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         // The Remover protocol, classical removers, high-resolution strategy.
         .target(name: "Removal", dependencies: ["Imaging"], swiftSettings: optimized),
         // Learned models where images meet tensors: the UNet remover, the discriminator, training loops.
-        .target(name: "Learning", dependencies: ["Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
+        .target(name: "Learning", dependencies: ["Support", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
+        // The SDXL family from diffusers folders: UNet, VAE, CLIP text encoders and tokenizer, schedulers, pipeline.
+        .target(name: "Diffusion", dependencies: ["Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
-        .target(name: "Curation", dependencies: ["Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
+        .target(name: "Curation", dependencies: ["Support", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
+        // RORem's rounds as a Swift API: generate, score and annotate, training sources, evaluation (store meets models).
+        .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Curation"], swiftSettings: optimized),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang", swiftSettings: optimized),
         // Binds the language to the domain; REPL, notebooks, terminal images.
-        .target(name: "Workbench", dependencies: ["Lang", "Imaging", "Removal", "Learning", "Curation", "CReadline"]),
+        .target(name: "Workbench", dependencies: ["Support", "Lang", "Rounds", "Imaging", "Removal", "Learning", "Curation", "CReadline"]),
         .executableTarget(name: "rorem", dependencies: [
-            "Workbench", "Imaging", "Removal", "Learning", "Tensor", "NN",
+            "Support", "Workbench", "Imaging", "Removal", "Learning", "Tensor", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "RemovalTests", dependencies: ["Removal", "Imaging"], swiftSettings: optimized),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning", "Rounds"]),
+        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Curation", "Learning", "Removal", "Imaging"], swiftSettings: optimized),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["Imaging", "Learning"]),
     ],

@@ -61,7 +61,7 @@ public enum OfflineReview {
     public static func contactSheet(_ candidates: [Candidate], thumbnail: Int = 128) throws -> Image {
         let gap = 4, scale = max(1, thumbnail / 32)
         let labels = candidates.map { "#\($0.id)" }
-        let labelWidth = (labels.map { TextStamp.width($0, scale: scale) }.max() ?? 0) + 2 * gap
+        let labelWidth = (labels.map { BitmapFont.width($0, scale: scale) }.max() ?? 0) + 2 * gap
         var rows: [[Image]] = []
         for c in candidates {
             let source = try c.source.loadImage().converted(toChannels: 3)
@@ -75,7 +75,7 @@ public enum OfflineReview {
         var sheet = try Image(width: width, height: height, channels: 3, value: 1)
         for (r, images) in rows.enumerated() {
             let y = gap + r * (cellH + gap)
-            TextStamp.draw(labels[r], into: &sheet, x: gap, y: y + (cellH - 5 * scale) / 2, scale: scale)
+            BitmapFont.draw(labels[r], into: &sheet, x: gap, y: y + (cellH - 5 * scale) / 2, scale: scale, color: [0])
             for (k, image) in images.enumerated() {
                 sheet = try sheet.pasting(image, at: labelWidth + k * (cellW + gap), y)
             }

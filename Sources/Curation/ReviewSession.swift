@@ -1,3 +1,4 @@
+import Support
 import GRDB
 
 /// The order in which a review session presents its candidates.

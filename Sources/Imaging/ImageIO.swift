@@ -28,6 +28,21 @@ public enum ImageIO {
         return try decode(bytes, path: path)
     }
 
+    /// Decodes the image at `path` and reports the bits per sample its file stores (16 for a 16-bit PNG, 8 for
+    /// every other PNG and for JPEG), so that a tool can write its result at the depth it read.
+    public static func loadKeepingDepth(_ path: String) throws -> (image: Image, bitDepth: Int) {
+        let bytes = try readFile(path)
+        return (try decode(bytes, path: path), sampleBitDepth(bytes))
+    }
+
+    /// Bits per sample stored by PNG or JPEG bytes: 16 for a 16-bit PNG (the IHDR's bit depth), else 8.
+    public static func sampleBitDepth(_ bytes: [UInt8]) -> Int {
+        // PNG: 8-byte signature, then the IHDR chunk (length, "IHDR", width, height, bit depth at offset 24).
+        let ihdr: [UInt8] = [0x49, 0x48, 0x44, 0x52]
+        guard bytes.count > 24, bytes[0] == 0x89, bytes[1] == 0x50, Array(bytes[12..<16]) == ihdr else { return 8 }
+        return bytes[24] == 16 ? 16 : 8
+    }
+
     /// Decodes image bytes; `path` only labels error messages.
     public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> Image {
         if bytes.isEmpty { throw ImagingError.corrupt(path: path, reason: "file is empty") }

@@ -165,7 +165,7 @@ struct BatchOrder {
         var out: [Int] = []
         out.reserveCapacity(n)
         while out.count < n {
-            if position >= queue.count { queue = rng.permutation(count); position = 0 }
+            if position >= queue.count { queue = rng.batchOrder(count); position = 0 }
             out.append(queue[position])
             position += 1
         }

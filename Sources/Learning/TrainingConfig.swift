@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// Settings of a training run, shared by the remover and the discriminator (fields that apply to one only say so).
@@ -107,15 +108,10 @@ public struct TrainingProgress: Sendable {
         self.step = step; self.total = total; self.loss = loss; self.learningRate = learningRate; self.elapsed = elapsed
     }
 
-    /// A one-line bar such as `[#####-----] 50/100 loss 0.1234 2.1 step/s`.
+    /// A one-line bar such as `[#####-----] 5/10 2.5 step/s eta 2.0s loss 0.1234` (Support's `ProgressBar`).
     public func bar(width: Int = 20) -> String {
-        let w = max(1, width)
-        let filled = total > 0 ? min(w, w * step / total) : 0
-        let rate = elapsed > 0 ? Double(step) / elapsed : 0
-        let lossText = String(format: "%.4f", Double(loss))
-        let rateText = String(format: "%.1f", rate)
-        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: w - filled) + "] "
-            + "\(step)/\(total) loss \(lossText) \(rateText) step/s"
+        ProgressBar.line(label: "", done: step, total: total, elapsed: elapsed, unit: "step",
+                         note: String(format: "loss %.4f", Double(loss)), width: width)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 /// A network part that owns parameters under PyTorch state-dict names (`conv1.weight`, `down.0.norm.bias`).
@@ -56,8 +57,28 @@ public protocol Layer: Module {
 
 /// PyTorch's default initialisers, drawn from a seeded `RNG` so the same seed gives the same weights.
 public enum Initializer {
+    private static let deferredKey: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    /// Whether initialisers on this thread skip drawing (inside `deferred`).
+    public static var isDeferred: Bool { pthread_getspecific(deferredKey) != nil }
+
+    /// Builds modules inside `body` without initialising their weights: every initialiser returns an uninitialised
+    /// tensor (no random draws, no fill; large buffers touch no memory) for a loader to fill or replace with views
+    /// of a checkpoint. Use it only when every weight will be loaded (a strict load checks that).
+    public static func deferred<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(deferredKey)
+        pthread_setspecific(deferredKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(deferredKey, previous) }
+        return try body()
+    }
+
     /// `kaiming_uniform_(a=sqrt(5))` as used by `nn.Conv2d` / `nn.Linear` weights: U(-1/sqrt(fanIn), 1/sqrt(fanIn)).
     public static func defaultWeight(_ shape: [Int], fanIn: Int, rng: inout RNG) -> Tensor {
+        if isDeferred { return Tensor.empty(shape) }
         let bound = 1 / Float(max(fanIn, 1)).squareRoot()
         return Tensor.uniform(shape, low: -bound, high: bound, rng: &rng)
     }
@@ -69,11 +90,13 @@ public enum Initializer {
 
     /// `kaiming_normal_(mode='fan_in', nonlinearity='relu')`: N(0, 2/fanIn).
     public static func kaimingNormal(_ shape: [Int], fanIn: Int, rng: inout RNG) -> Tensor {
-        Tensor.randn(shape, std: (2 / Float(max(fanIn, 1))).squareRoot(), rng: &rng)
+        if isDeferred { return Tensor.empty(shape) }
+        return Tensor.randn(shape, std: (2 / Float(max(fanIn, 1))).squareRoot(), rng: &rng)
     }
 
     /// `xavier_uniform_`: U(-a, a) with a = sqrt(6 / (fanIn + fanOut)).
     public static func xavierUniform(_ shape: [Int], fanIn: Int, fanOut: Int, rng: inout RNG) -> Tensor {
+        if isDeferred { return Tensor.empty(shape) }
         let a = (6 / Float(max(fanIn + fanOut, 1))).squareRoot()
         return Tensor.uniform(shape, low: -a, high: a, rng: &rng)
     }

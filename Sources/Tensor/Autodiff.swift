@@ -17,15 +17,35 @@ final class GradNode {
     }
 }
 
-/// Switches graph recording on and off (PyTorch's `no_grad`).
+/// Switches graph recording on and off (PyTorch's `no_grad`), per thread: a REPL program, a benchmark and a
+/// training loop on other threads never see each other's setting.
 public enum GradMode {
-    /// Whether operations record a graph. Defaults to true.
-    public internal(set) static var isEnabled = true
+    /// The thread-local flag: absent (nil) means enabled, the default on every new thread.
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
 
-    /// Runs `body` without recording a graph: no nodes are allocated and nothing is saved for backward.
+    /// Whether operations on the current thread record a graph. Defaults to true on every thread.
+    public internal(set) static var isEnabled: Bool {
+        get { pthread_getspecific(key) == nil }
+        set { pthread_setspecific(key, newValue ? nil : UnsafeRawPointer(bitPattern: 1)) }
+    }
+
+    /// Runs `body` without recording a graph on this thread: no nodes are allocated and nothing is saved for
+    /// backward.
     public static func noGrad<R>(_ body: () throws -> R) rethrows -> R {
         let previous = isEnabled
         isEnabled = false
+        defer { isEnabled = previous }
+        return try body()
+    }
+
+    /// Runs `body` with recording on for this thread (inside a `noGrad`, e.g. to recompute a checkpointed part).
+    public static func withGrad<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = isEnabled
+        isEnabled = true
         defer { isEnabled = previous }
         return try body()
     }

@@ -21,6 +21,7 @@ enum Op {
     case permute([Int])                                 // inputs: x
     case sum(keptShape: [Int])                          // inputs: x; output reshaped from keptShape
     case max(axis: Int, argmax: [Int32])                // inputs: x; output keeps the axis with size 1
+    case checkpoint(Recompute)                          // inputs: the segment's inputs; recomputed in backward
 
     /// Name for messages.
     var name: String {
@@ -44,6 +45,7 @@ enum Op {
         case .permute: return "permute"
         case .sum: return "sum"
         case .max: return "max"
+        case .checkpoint: return "checkpoint"
         }
     }
 
@@ -124,6 +126,8 @@ enum Op {
             return [try g.reshaped(kept).expanded(to: inputs[0].shape)]
         case .max(let axis, let argmax):
             return [Shapes.maxBackward(g, inputShape: inputs[0].shape, axis: axis, argmax: argmax)]
+        case .checkpoint(let recompute):
+            return try recompute.backward(inputs: inputs, grad: g)
         }
     }
 }

@@ -1,18 +1,47 @@
 import Foundation
 
-/// The float32 buffer behind one or more tensors; reshapes share it, writes copy it when shared.
+/// The buffer behind one or more tensors: `count` elements of `dtype`. Reshapes share it, writes copy it when
+/// shared. A storage either owns pooled memory, or views bytes that another object owns (a memory-mapped
+/// checkpoint), in which case it is read-only and writers copy it first.
 public final class TensorStorage {
-    /// Number of floats in the buffer.
+    /// Number of elements in the buffer.
     public let count: Int
-    /// Start of the buffer (64-byte aligned).
-    public let pointer: UnsafeMutablePointer<Float>
+    /// The element type.
+    public let dtype: DType
+    /// Start of the buffer (`count * dtype.size` bytes; 64-byte aligned when owned).
+    public let raw: UnsafeMutableRawPointer
+    /// Whether the bytes belong to someone else (a mapped file): never written, copied before any write.
+    public let isReadOnly: Bool
+    /// Keeps viewed bytes alive (e.g. the mapped file); nil for owned memory.
+    private let owner: AnyObject?
+    /// The float32 copy of a half-precision buffer, made on the first read through `pointer`.
+    private var shadow: UnsafeMutablePointer<Float>?
+    private let shadowLock = NSLock()
 
-    /// Allocates `count` floats (a negative count is treated as 0); zeroes them unless `zeroed` is false.
-    public init(count: Int, zeroed: Bool = true) {
+    /// Bytes in the buffer.
+    public var byteCount: Int { count * dtype.size }
+
+    /// Allocates `count` elements of `dtype` (a negative count is treated as 0); zeroes them unless `zeroed` is
+    /// false. Uninitialised large buffers touch no pages until written.
+    public init(count: Int, dtype: DType = .f32, zeroed: Bool = true) {
         let count = Swift.max(0, count)
         self.count = count
-        pointer = BufferPool.shared.take(bytes: max(count, 1) * 4).bindMemory(to: Float.self, capacity: max(count, 1))
-        if zeroed { pointer.initialize(repeating: 0, count: count) }
+        self.dtype = dtype
+        raw = BufferPool.shared.take(bytes: max(count * dtype.size, 4))
+        if dtype == .f32 { raw.bindMemory(to: Float.self, capacity: max(count, 1)) }
+        if zeroed { memset(raw, 0, count * dtype.size) }
+        isReadOnly = false
+        owner = nil
+    }
+
+    /// A read-only view of `count` elements of `dtype` at `bytes`, which `owner` keeps alive; no copy is made.
+    public init(viewing bytes: UnsafeRawPointer, count: Int, dtype: DType, owner: AnyObject) {
+        self.count = Swift.max(0, count)
+        self.dtype = dtype
+        raw = UnsafeMutableRawPointer(mutating: bytes)
+        if dtype == .f32 { raw.bindMemory(to: Float.self, capacity: max(count, 1)) }
+        isReadOnly = true
+        self.owner = owner
     }
 
     /// Allocates a buffer holding a copy of `values`.
@@ -21,12 +50,38 @@ public final class TensorStorage {
         if let base = values.baseAddress { pointer.update(from: base, count: values.count) }
     }
 
-    /// A new buffer with the same contents.
-    public func copy() -> TensorStorage {
-        TensorStorage(copying: UnsafeBufferPointer(start: pointer, count: count))
+    /// The elements as float32. For an f32 storage this is the buffer itself; for f16 and bf16 it is a float32
+    /// copy made on first use and kept while the storage lives (correct everywhere, but it costs memory: hot
+    /// paths over large weights should use `Tensor.withFloat32Values`, which does not keep it).
+    public var pointer: UnsafeMutablePointer<Float> {
+        if dtype == .f32 { return raw.assumingMemoryBound(to: Float.self) }
+        shadowLock.lock()
+        defer { shadowLock.unlock() }
+        if let shadow { return shadow }
+        let s = BufferPool.shared.take(bytes: max(count * 4, 4)).bindMemory(to: Float.self, capacity: max(count, 1))
+        BulkConvert.run(raw, from: ElementType(dtype), s, to: .f32, count: count)
+        shadow = s
+        return s
     }
 
-    deinit { BufferPool.shared.give(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * 4) }
+    /// A new owned buffer with the same contents and dtype.
+    public func copy() -> TensorStorage {
+        let s = TensorStorage(count: count, dtype: dtype, zeroed: false)
+        BulkConvert.run(raw, from: ElementType(dtype), s.raw, to: dtype, count: count)
+        return s
+    }
+
+    /// A new owned buffer with these values converted to `dtype` (round to nearest even); a copy when equal.
+    public func converted(to target: DType) -> TensorStorage {
+        let s = TensorStorage(count: count, dtype: target, zeroed: false)
+        BulkConvert.run(raw, from: ElementType(dtype), s.raw, to: target, count: count)
+        return s
+    }
+
+    deinit {
+        if owner == nil { BufferPool.shared.give(raw, bytes: max(count * dtype.size, 4)) }
+        if let shadow { BufferPool.shared.give(UnsafeMutableRawPointer(shadow), bytes: max(count * 4, 4)) }
+    }
 }
 
 /// A cache of large freed buffers by exact size. Training repeats the same shapes every step, and fresh

@@ -1,8 +1,10 @@
+import Support
 import Curation
 import Foundation
 import Imaging
 import Lang
 import Removal
+import Rounds
 
 extension CurationPrimitives {
     static func registerStore(in session: Session) {
@@ -54,54 +56,31 @@ extension CurationPrimitives {
         output is StandardOutput && isatty(STDOUT_FILENO) != 0
     }
 
-    /// Thrown from inside `Store.generate`'s callback when the user presses Ctrl-C.
-    struct Stopped: Error {}
-
-    /// Saves `dataset` in `store` (resumable), then runs `remover` on each pair without a candidate yet, polling
-    /// Ctrl-C between pairs and drawing a progress bar on a terminal. With `samples` > 1, sample k (2...8) runs
-    /// the remover on view k of each pair (``OrientedRemover``) and is recorded as model `model@k`; the candidates
-    /// come back sample by sample.
+    /// Runs ``Rounds/generate(store:remover:model:dataset:round:samples:kind:progress:shouldStop:)`` with a progress
+    /// bar on a terminal and Ctrl-C polled between pairs; a stop becomes an `interrupted` error that says how many
+    /// candidates were made (all committed) and that calling again resumes.
     static func generate(store: Store, remover: any Remover, model: String, dataset: Dataset, round: Int?, samples: Int = 1,
                          output: OutputSink) throws -> CandidatesValue {
         let showProgress = isTerminal(output)
-        var made = 0
-        var ids: [Int64] = []
+        var bar: ProgressBar?
         do {
-            try curation("generate") {
-                try store.saveDataset(dataset, kind: "language")
-                let views = try (1...max(1, samples)).map { k in
-                    (name: k == 1 ? model : "\(model)@\(k)", remover: k == 1 ? remover : try OrientedRemover(remover, orientation: k))
-                }
-                var todo = 0
-                for view in views {
-                    todo += max(0, dataset.count - (try store.candidates(round: round, model: view.name, dataset: dataset.name).count))
-                }
-                for view in views {
-                    ids += try store.generate(dataset: dataset.name, model: view.name, round: round) { image, mask in
-                        if Interrupt.isRequested { throw Stopped() }
-                        let result = try view.remover.remove(image, mask: mask)
-                        made += 1
-                        if showProgress {
-                            output.write("\r" + progressBar(made, todo, label: "generate \(model)"))
-                            fflush(stdout)
-                        }
-                        return result
-                    }
-                }
+            let candidates = try curation("generate") {
+                try Rounds.generate(store: store, remover: remover, model: model, dataset: dataset, round: round, samples: samples,
+                                    progress: { made, todo in
+                                        if bar == nil {
+                                            bar = ProgressBar(total: todo, label: "generate \(model)", unit: "img",
+                                                              mode: showProgress ? .terminalOnly : .silent, isTerminal: showProgress)
+                                        }
+                                        bar?.update(done: made)
+                                    },
+                                    shouldStop: { Interrupt.isRequested })
             }
-        } catch is Stopped {
-            if showProgress { output.write("\n") }
-            throw PrimitiveError("generate(): interrupted after \(made) new candidate\(made == 1 ? "" : "s") (all committed); call generate again to resume",
+            return CandidatesValue(store: store, candidates: candidates)
+        } catch let stop as Rounds.GenerationStopped {
+            bar?.finish()
+            throw PrimitiveError("generate(): interrupted after \(stop.made) new candidate\(stop.made == 1 ? "" : "s") (all committed); call generate again to resume",
                                  kind: .interrupted)
         }
-        if showProgress && made > 0 { output.write("\n") }
-        return CandidatesValue(store: store, candidates: try curation("generate") { try store.candidates(ids: ids) })
-    }
-
-    /// `generate telea [#########...........]  12/40`.
-    static func progressBar(_ done: Int, _ total: Int, label: String, width: Int = 30) -> String {
-        let filled = total == 0 ? width : min(width, done * width / max(1, total))
-        return "\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)"
     }
 
     /// An annotator from text: `alice` (a person), `oracle`, or `kind:name` with kind person, oracle or

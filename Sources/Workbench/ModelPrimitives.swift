@@ -4,6 +4,7 @@ import Imaging
 import Lang
 import Learning
 import Removal
+import Rounds
 
 /// The primitives over Learning: making, loading, saving and scoring models (this file), training
 /// (`TrainPrimitive.swift`), and the round primitives that join models to the store (`RoundPrimitives.swift`).
@@ -168,7 +169,7 @@ enum ModelPrimitives {
                              example: "score(d, img, mask, remove(img, mask)) >= 0.9") { args in
             let d = try args.object("disc", as: DiscriminatorValue.self)
             if case .object(let c as CandidatesValue) = args["source"] {
-                return .list(try learning("score") { try RoundPrimitives.scores(d.model, c.candidates) }.map { .number($0) })
+                return .list(try learning("score") { try Rounds.scores(d.model, c.candidates) }.map { .number($0) })
             }
             guard case .object(let m as MaskValue) = args["mask"], case .object(let r as ImageValue) = args["result"] else {
                 throw PrimitiveError("score(): scoring one image needs mask and result: score(disc, source, mask, result)")

@@ -67,7 +67,7 @@ struct LinePlot {
         var image = try Image(width: width, height: height, channels: 3)
         for k in 0..<image.pixels.count { image.pixels[k] = 1 }
         let scale = width >= 400 ? 2 : 1
-        let text = PlotFont.height(scale: scale)
+        let text = BitmapFont.height(scale: scale)
         let finite = series.flatMap(\.values).filter(\.isFinite)
         var (lo, hi) = (finite.min() ?? 0, finite.max() ?? 1)
         if let r = yRange { (lo, hi) = (r.lowerBound, r.upperBound) } else {
@@ -76,7 +76,7 @@ struct LinePlot {
         }
         let ticks = LinePlot.ticks(lo, hi, count: 5)
         let tickText = ticks.map { LinePlot.label($0, step: ticks.count > 1 ? ticks[1] - ticks[0] : 1) }
-        let left = 8 + (tickText.map { PlotFont.width($0, scale: scale) }.max() ?? 0) + 6
+        let left = 8 + (tickText.map { BitmapFont.width($0, scale: scale) }.max() ?? 0) + 6
         let top = title.isEmpty ? 10 : 10 + text + 8, bottom = height - (text + 14), right = width - 12
         let n = max(series.map(\.values.count).max() ?? 1, xLabels?.count ?? 0)
         func px(_ i: Int) -> Int { n <= 1 ? (left + right) / 2 : left + Int((Double(i) / Double(n - 1) * Double(right - left)).rounded()) }
@@ -86,7 +86,7 @@ struct LinePlot {
             let y = py(t)
             PlotCanvas.line(&image, left, y, right, y, grid)
             PlotCanvas.line(&image, left - 3, y, left, y, ink)
-            PlotFont.draw(label, into: &image, x: left - 6 - PlotFont.width(label, scale: scale), y: y - text / 2, scale: scale, color: ink)
+            BitmapFont.draw(label, into: &image, x: left - 6 - BitmapFont.width(label, scale: scale), y: y - text / 2, scale: scale, color: ink)
         }
         PlotCanvas.line(&image, left, top, left, bottom, ink)
         PlotCanvas.line(&image, left, bottom, right, bottom, ink)
@@ -94,11 +94,11 @@ struct LinePlot {
             let x = px(i)
             PlotCanvas.line(&image, x, bottom, x, bottom + 3, ink)
             let label = xLabels.flatMap { i < $0.count ? $0[i] : nil } ?? String(i + 1)
-            let w = PlotFont.width(label, scale: scale)
-            PlotFont.draw(label, into: &image, x: min(max(0, x - w / 2), width - w), y: bottom + 6, scale: scale, color: ink)
+            let w = BitmapFont.width(label, scale: scale)
+            BitmapFont.draw(label, into: &image, x: min(max(0, x - w / 2), width - w), y: bottom + 6, scale: scale, color: ink)
         }
         if !title.isEmpty {
-            PlotFont.draw(title, into: &image, x: max(0, (width - PlotFont.width(title, scale: scale)) / 2), y: 8, scale: scale, color: ink)
+            BitmapFont.draw(title, into: &image, x: max(0, (width - BitmapFont.width(title, scale: scale)) / 2), y: 8, scale: scale, color: ink)
         }
         for (k, s) in series.enumerated() {
             let color = LinePlot.palette[k % LinePlot.palette.count]
@@ -115,9 +115,9 @@ struct LinePlot {
             var y = top + 4
             for (k, s) in series.enumerated() {
                 let color = LinePlot.palette[k % LinePlot.palette.count]
-                let x = right - 4 - PlotFont.width(s.name, scale: scale) - 14
+                let x = right - 4 - BitmapFont.width(s.name, scale: scale) - 14
                 PlotCanvas.line(&image, x, y + text / 2, x + 9, y + text / 2, color, thickness: scale)
-                PlotFont.draw(s.name, into: &image, x: x + 14, y: y, scale: scale, color: ink)
+                BitmapFont.draw(s.name, into: &image, x: x + 14, y: y, scale: scale, color: ink)
                 y += text + 5
             }
         }

@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import Lang
 import Learning
+import Rounds
 import Removal
 
 /// The primitives of a RORem round that join learned models to the store: `annotate` (automatic labels from a
@@ -13,51 +14,6 @@ enum RoundPrimitives {
         registerAnnotation(in: session)
         registerEvaluation(in: session)
         registerJSON(in: session)
-    }
-
-    /// A discriminator's scores for `candidates`, in order, computed in batches.
-    static func scores(_ model: Discriminator, _ candidates: [Candidate]) throws -> [Double] {
-        var out: [Double] = []
-        out.reserveCapacity(candidates.count)
-        var start = 0
-        while start < candidates.count {
-            let chunk = candidates[start..<min(candidates.count, start + 64)]
-            let examples = try chunk.map { c in (source: try c.source.loadImage(), mask: try c.mask.loadMask(), result: try c.result.loadImage()) }
-            out += try model.scores(examples, batchSize: 16)
-            start += chunk.count
-        }
-        return out
-    }
-
-    /// What `annotate` did.
-    struct AnnotationSummary {
-        var labelled = 0, accepted = 0, skipped = 0
-        var scoreSum = 0.0
-    }
-
-    /// Scores the candidates `annotator` has not decided yet with `model` and records `accept = score >= threshold`
-    /// with the score, all in one transaction.
-    static func annotate(_ model: Discriminator, _ candidates: [Candidate], store: Store, annotator: Annotator) throws -> AnnotationSummary {
-        let todo = Set(try store.undecided(candidates.map(\.id), by: annotator))
-        let pending = candidates.filter { todo.contains($0.id) }
-        var summary = try record(try scores(model, pending), of: pending, store: store, annotator: annotator)
-        summary.skipped = candidates.count - pending.count
-        return summary
-    }
-
-    /// Records `annotator`'s labels from `values`, the scores of `candidates` in order, in one transaction.
-    static func record(_ values: [Double], of candidates: [Candidate], store: Store, annotator: Annotator) throws -> AnnotationSummary {
-        let threshold = annotator.threshold ?? 0.9
-        var summary = AnnotationSummary()
-        var inputs: [LabelInput] = []
-        for (c, s) in zip(candidates, values) {
-            inputs.append(LabelInput(candidateID: c.id, accept: s >= threshold, score: s))
-            summary.labelled += 1
-            summary.scoreSum += s
-            if s >= threshold { summary.accepted += 1 }
-        }
-        if !inputs.isEmpty { try store.addLabels(inputs, by: annotator) }
-        return summary
     }
 
     static func registerAnnotation(in session: Session) {
@@ -74,10 +30,10 @@ enum RoundPrimitives {
                 throw PrimitiveError("annotate(): threshold must be in 0...1, got \(Value.format(threshold))")
             }
             let annotator = Annotator.discriminator(args["name"].string ?? d.name, threshold: threshold)
-            let s = try ModelPrimitives.learning("annotate") { try annotate(d.model, c.candidates, store: c.store, annotator: annotator) }
+            let s = try ModelPrimitives.learning("annotate") { try Rounds.annotate(d.model, c.candidates, store: c.store, annotator: annotator) }
             return .record(Record([("labelled", .number(Double(s.labelled))), ("accepted", .number(Double(s.accepted))),
-                                   ("accept_rate", s.labelled > 0 ? .number(Double(s.accepted) / Double(s.labelled)) : .nil),
-                                   ("mean_score", s.labelled > 0 ? .number(s.scoreSum / Double(s.labelled)) : .nil),
+                                   ("accept_rate", s.acceptRate.map { .number($0) } ?? .nil),
+                                   ("mean_score", s.meanScore.map { .number($0) } ?? .nil),
                                    ("skipped", .number(Double(s.skipped)))]))
         })
         i.register(Primitive("as_pairs", [Parameter("cands", .object("candidates")), Parameter("name", .string, default: .nil)],
@@ -117,35 +73,19 @@ enum RoundPrimitives {
             let threshold = try args.number("threshold")
             let cands = try CurationPrimitives.generate(store: store, remover: remover, model: name, dataset: test, round: round,
                                                         output: args.interpreter.output)
-            var disc: Annotator?
-            var discScores: [Double] = []
-            var auc: Double?
-            try ModelPrimitives.learning("evaluate_model") {
-                _ = try Oracle.label(cands.candidates, in: store, rule: rule)
-                if case .object(let d as DiscriminatorValue) = args["disc"] {
-                    let a = Annotator.discriminator(d.name, threshold: threshold)
-                    // One scoring pass serves both the labels (of the candidates not yet decided) and the estimate.
-                    discScores = try scores(d.model, cands.candidates)
-                    let todo = Set(try store.undecided(cands.candidates.map(\.id), by: a))
-                    let pending = zip(cands.candidates, discScores).filter { todo.contains($0.0.id) }
-                    _ = try record(pending.map(\.1), of: pending.map(\.0), store: store, annotator: a)
-                    disc = a
-                    let verdicts = Dictionary(try store.labels(by: .oracle("oracle")).compactMap { l in l.accept.map { (l.candidateID, $0) } },
-                                              uniquingKeysWith: { _, last in last })
-                    let judged = zip(cands.candidates, discScores).compactMap { c, s in verdicts[c.id].map { (s, $0) } }
-                    auc = try Agreement.auc(scores: judged.map(\.0), accepts: judged.map(\.1))
-                }
+            var judge: (scorer: CandidateScorer, annotator: Annotator)?
+            if case .object(let d as DiscriminatorValue) = args["disc"] {
+                judge = (d.model, Annotator.discriminator(d.name, threshold: threshold))
             }
-            let summary = try ModelPrimitives.learning("evaluate_model") { try store.evaluate(cands.candidates, name: name, round: round) }
-            let m = summary.metrics
-            let srDisc: Value = disc.flatMap { m["success_rate:discriminator:\($0.name)"] }.map { .number($0) } ?? .nil
-            let expected: Value = disc == nil || discScores.isEmpty ? .nil : .number(discScores.reduce(0, +) / Double(discScores.count))
-            return .record(Record([("name", .string(name)), ("count", .number(Double(summary.count))),
-                                   ("sr_oracle", m["success_rate:oracle:oracle"].map { .number($0) } ?? .nil), ("sr_discriminator", srDisc),
-                                   ("sr_expected", expected), ("disc_auc", auc.map { .number($0) } ?? .nil),
-                                   ("psnr", m["psnr_masked"].map { .number($0) } ?? .nil), ("ssim", m["ssim_masked"].map { .number($0) } ?? .nil),
-                                   ("l1", m["l1_masked"].map { .number($0) } ?? .nil), ("candidates", .object(cands)),
-                                   ("scores", disc == nil ? .nil : .list(discScores.map { .number($0) }))]))
+            let e = try ModelPrimitives.learning("evaluate_model") {
+                try Rounds.evaluate(cands.candidates, store: store, name: name, round: round, oracle: rule, judge: judge)
+            }
+            func number(_ x: Double?) -> Value { x.map { .number($0) } ?? .nil }
+            return .record(Record([("name", .string(name)), ("count", .number(Double(e.count))),
+                                   ("sr_oracle", number(e.successRateOracle)), ("sr_discriminator", number(e.successRateDiscriminator)),
+                                   ("sr_expected", number(e.successRateExpected)), ("disc_auc", number(e.discriminatorAUC)),
+                                   ("psnr", number(e.psnr)), ("ssim", number(e.ssim)), ("l1", number(e.l1)), ("candidates", .object(cands)),
+                                   ("scores", judge == nil ? .nil : .list(e.scores.map { .number($0) }))]))
         })
     }
 

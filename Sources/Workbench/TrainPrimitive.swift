@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import Lang
 import Learning
+import Rounds
 
 extension ModelPrimitives {
     static func registerTraining(in session: Session) {

@@ -20,7 +20,9 @@ struct RemovalJob {
         guard isFolder(folder.isEmpty ? "." : folder) else {
             throw ImagingError.unwritable(path: output, reason: "folder '\(folder)' does not exist")
         }
-        let image = try ImageIO.load(imagePath)
+        // A 16-bit PNG comes back as a 16-bit PNG: 16-bit samples survive the float pipeline exactly, so pixels
+        // outside the mask keep their values.
+        let (image, depth) = try ImageIO.loadKeepingDepth(imagePath)
         var mask = try ImageIO.loadMask(maskPath)
         if mask.width != image.width || mask.height != image.height {
             guard resizeMask else {
@@ -34,12 +36,12 @@ struct RemovalJob {
             if ImageIO.Format.forPath(imagePath) == ImageIO.Format.forPath(output) {
                 try ImageIO.writeAtomically(try ImageIO.readFile(imagePath), to: output)
             } else {
-                try ImageIO.save(image, to: output, quality: quality)
+                try ImageIO.save(image, to: output, quality: quality, bitDepth: depth)
             }
             return .emptyMask
         }
         let result = try remover.remove(image, mask: mask)
-        try ImageIO.save(result, to: output, quality: quality)
+        try ImageIO.save(result, to: output, quality: quality, bitDepth: depth)
         return .removed
     }
 }

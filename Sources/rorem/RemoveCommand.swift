@@ -1,3 +1,4 @@
+import Support
 import ArgumentParser
 import Foundation
 import Imaging
@@ -102,7 +103,7 @@ struct RemoveCommand: ParsableCommand {
         }
         let maskFolder = isFolder(mask)
         let masks = maskFolder ? ((try? listImages(mask)) ?? []) : []
-        let bar = ProgressBar(total: images.count, label: "remove")
+        let bar = ProgressBar(total: images.count, label: "remove", unit: "img", mode: .logLines)
         var ok = 0, empty = 0, failed: [String] = []
         let start = Date()
         for path in images {
@@ -125,11 +126,11 @@ struct RemoveCommand: ParsableCommand {
                     empty += 1
                     bar.message("warning: the mask for '\(name)' masks no pixel; wrote it unchanged")
                 }
-                bar.step(name)
+                bar.step(note: name)
             } catch {
                 failed.append(name)
                 bar.message("error: \(error)")
-                bar.step("\(name) failed")
+                bar.step(note: "\(name) failed")
             }
         }
         let seconds = Date().timeIntervalSince(start)

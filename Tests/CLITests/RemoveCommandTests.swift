@@ -18,6 +18,30 @@ final class RemoveCommandTests: XCTestCase {
         }
     }
 
+    /// A 16-bit PNG comes back as a 16-bit PNG, every sample outside the mask bit-identical, for every method.
+    func testSixteenBitInputStaysSixteenBit() throws {
+        let ws = try Workspace()
+        var img = try Image(width: 40, height: 32, channels: 3)
+        for i in 0..<img.pixels.count { img.pixels[i] = Float((i * 7919) % 65536) / 65535 }
+        let path = ws.file("deep.png")
+        try ImageIO.save(img, to: path, bitDepth: 16)
+        let mask = try ws.mask("m.png", width: 40, height: 32)
+        for method in ["telea", "patchmatch"] {
+            let out = ws.file("deep-\(method).png")
+            let r = try CLI.run(["remove", path, "--mask", mask, "-o", out, "--method", method])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let bytes = try ImageIO.readFile(out)
+            XCTAssertEqual(ImageIO.sampleBitDepth(bytes), 16, "\(method): the result is a 16-bit PNG")
+            let output = try ImageIO.decode(bytes), m = try ImageIO.loadMask(mask)
+            var changedOutside = 0
+            for i in 0..<m.pixelCount where !m.isMasked(i) {
+                for c in 0..<3 where output.pixels[i * 3 + c] != img.pixels[i * 3 + c] { changedOutside += 1 }
+            }
+            XCTAssertEqual(changedOutside, 0, "\(method): samples outside the mask changed")
+        }
+        XCTAssertEqual(ImageIO.sampleBitDepth(try ImageIO.readFile(try ws.image("eight.png"))), 8)
+    }
+
     private func assertFailsWithoutOutput(_ args: [String], mentions: [String], status: Int32? = nil, ws: Workspace, output: String,
                                           file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try CLI.run(args, file: file, line: line)

@@ -127,6 +127,6 @@ final class RemoverTrainingTests: XCTestCase {
 
     func testProgressBarShowsStepAndLoss() {
         let p = TrainingProgress(step: 5, total: 10, loss: 0.125, learningRate: 1e-3, elapsed: 2)
-        XCTAssertEqual(p.bar(width: 10), "[#####-----] 5/10 loss 0.1250 2.5 step/s")
+        XCTAssertEqual(p.bar(width: 10), "[#####-----] 5/10 2.5 step/s eta 2.0s loss 0.1250")
     }
 }

@@ -5,6 +5,7 @@ import Lang
 import Learning
 import XCTest
 @testable import Workbench
+import Rounds
 
 /// One RORem round on tiny data through the language, checked record by record against the store: oracle labels on
 /// a small batch, a discriminator trained on them, automatic labels on a larger batch, the accepted results turned
@@ -57,7 +58,7 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(oracleLabels.count, 8)
         let auto = try store.labels(by: .discriminator("disc-r1", threshold: 0.5), round: 1).filter { bigIDs.contains($0.candidateID) }
         XCTAssertEqual(auto.count, 12)
-        let expected = try RoundPrimitives.scores(d.model, big)
+        let expected = try Rounds.scores(d.model, big)
         let byID = Dictionary(uniqueKeysWithValues: auto.map { ($0.candidateID, $0) })
         for (c, score) in zip(big, expected) {
             let label = try XCTUnwrap(byID[c.id])
@@ -102,7 +103,7 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(ev["sr_oracle"]?.number, try rate(.oracle()))
         XCTAssertEqual(ev["sr_discriminator"]?.number, try rate(.discriminator("disc-r1")))
         // The expected success rate is the mean of the discriminator's scores of those candidates.
-        let testScores = try RoundPrimitives.scores(d.model, testCands)
+        let testScores = try Rounds.scores(d.model, testCands)
         XCTAssertEqual(ev["sr_expected"]?.number ?? -1, testScores.reduce(0, +) / 6, accuracy: 1e-12)
         // disc_auc ranks those scores against the oracle's decisions (nil when the oracle decided all one way).
         let verdicts = try store.labels(by: .oracle()).filter { ids.contains($0.candidateID) }

@@ -3,12 +3,12 @@ import Foundation
 import Imaging
 import Learning
 
-/// Training data for `train(...)` from the language's values: datasets and candidates become Learning's
-/// in-memory sources. Samples are decoded once, up front: the miniature datasets these primitives train on are a
-/// few hundred small images, and a training run visits each one many times.
-enum TrainingSources {
+/// Training data from the store: datasets and candidates become Learning's in-memory sources (`train(...)` in the
+/// language binds to these). Samples are decoded once, up front: the miniature datasets trained on here are a few
+/// hundred small images, and a training run visits each one many times.
+public enum TrainingSources {
     /// Paired samples from a dataset's pairs (source, mask, target); a pair without a target is an error naming it.
-    static func removal(_ dataset: Dataset) throws -> InMemoryRemovalData {
+    public static func removal(_ dataset: Dataset) throws -> InMemoryRemovalData {
         var samples: [RemovalSample] = []
         samples.reserveCapacity(dataset.count)
         for pair in dataset.pairs {
@@ -22,7 +22,7 @@ enum TrainingSources {
 
     /// Paired samples from candidates, with each candidate's result as the target (RORem's "accepted results become
     /// training pairs").
-    static func removal(_ candidates: [Candidate]) throws -> InMemoryRemovalData {
+    public static func removal(_ candidates: [Candidate]) throws -> InMemoryRemovalData {
         InMemoryRemovalData(try candidates.map { c in
             RemovalSample(source: try c.source.loadImage(), mask: try c.mask.loadMask(), target: try c.result.loadImage())
         })
@@ -30,7 +30,7 @@ enum TrainingSources {
 
     /// Judged samples: each candidate with the decision `annotator` recorded for it in `store` (1 accept, 0 reject).
     /// Candidates the annotator has not decided are left out; none decided at all is an error.
-    static func judged(_ candidates: [Candidate], store: Store, annotator: Annotator) throws -> InMemoryJudgedData {
+    public static func judged(_ candidates: [Candidate], store: Store, annotator: Annotator) throws -> InMemoryJudgedData {
         var decisions: [Int64: Bool] = [:]
         for label in try store.labels(by: annotator) {
             if let accept = label.accept { decisions[label.candidateID] = accept }
@@ -49,7 +49,7 @@ enum TrainingSources {
 
     /// A dataset of (source, mask, result-as-target) pairs made from candidates, named `name`; pair names keep the
     /// candidate id so that the same pair accepted in two rounds stays two pairs.
-    static func pairs(_ candidates: [Candidate], name: String) -> Dataset {
+    public static func pairs(_ candidates: [Candidate], name: String) -> Dataset {
         Dataset(name: name, pairs: candidates.map { c in
             Pair(name: "\(c.pairName)-c\(c.id)", source: c.source, mask: c.mask, target: c.result)
         })

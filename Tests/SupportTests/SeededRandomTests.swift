@@ -1,5 +1,5 @@
 import XCTest
-@testable import Curation
+import Support
 
 final class SeededRandomTests: XCTestCase {
     /// SplitMix64's published first outputs for seed 0 (the reference C implementation).
