@@ -45,8 +45,9 @@ extension Tensor {
                 // Every score is 0: each output row is the mean of the value rows.
                 return try v.mean(axes: [-2], keepDims: true).expanded(to: out.shape)
             }
-            Attention.flash(q: q.storage.pointer, k: k.storage.pointer, v: v.storage.pointer, out: out.storage.pointer,
-                            batch: batch, lq: lq, lk: lk, d: d, dv: dv, scale: s)
+            q.withF32 { qp in k.withF32 { kp in v.withF32 { vp in
+                Attention.flash(q: qp, k: kp, v: vp, out: out.storage.pointer, batch: batch, lq: lq, lk: lk, d: d, dv: dv, scale: s)
+            } } }
             return out
         }
         return try attentionComposite(query: q, key: k, value: v, scale: s)

@@ -113,29 +113,31 @@ enum Conv {
         let single = n == 1
         // Per-sample weight gradients (N, O, kk), summed in sample order afterwards: deterministic.
         let dwSamples = dw == nil || single ? nil : TensorStorage(count: n * o * kk, zeroed: false)
-        Conv.forEachSample(n, workspace: pointwise ? 0 : kk * groups * l) { b, col in
-            let xb = x.storage.pointer + b * c * h * wd, gb = g.storage.pointer + b * o * l
-            if let dw {
-                if !pointwise { im2col(xb, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, col: col, parallel: single) }
-                let cp: UnsafePointer<Float> = pointwise ? UnsafePointer(xb) : UnsafePointer(col)
-                let target = dwSamples.map { $0.pointer + b * o * kk } ?? dw.storage.pointer
-                for gi in 0..<groups {
-                    // dW_g (og, kk) = dOut_g (og, l) @ col_g^T (l, kk)
-                    BLAS.sgemm(transA: false, transB: true, m: og, n: kk, k: l, a: gb + gi * og * l, lda: l,
-                               b: cp + gi * kk * l, ldb: l, c: target + gi * og * kk, ldc: kk, split: single)
+        x.withF32 { xp in w.withF32 { wp in
+            Conv.forEachSample(n, workspace: pointwise ? 0 : kk * groups * l) { b, col in
+                let xb = UnsafeMutablePointer(mutating: xp) + b * c * h * wd, gb = g.storage.pointer + b * o * l
+                if let dw {
+                    if !pointwise { im2col(xb, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, col: col, parallel: single) }
+                    let cp: UnsafePointer<Float> = pointwise ? UnsafePointer(xb) : UnsafePointer(col)
+                    let target = dwSamples.map { $0.pointer + b * o * kk } ?? dw.storage.pointer
+                    for gi in 0..<groups {
+                        // dW_g (og, kk) = dOut_g (og, l) @ col_g^T (l, kk)
+                        BLAS.sgemm(transA: false, transB: true, m: og, n: kk, k: l, a: gb + gi * og * l, lda: l,
+                                   b: cp + gi * kk * l, ldb: l, c: target + gi * og * kk, ldc: kk, split: single)
+                    }
+                }
+                if let dx {
+                    let dxb = dx.storage.pointer + b * c * h * wd
+                    let target = pointwise ? dxb : col
+                    for gi in 0..<groups {
+                        // dcol_g (kk, l) = W_g^T (kk, og) @ dOut_g (og, l)
+                        BLAS.sgemm(transA: true, transB: false, m: kk, n: l, k: og, a: wp + gi * og * kk, lda: kk,
+                                   b: gb + gi * og * l, ldb: l, c: target + gi * kk * l, ldc: l, split: single)
+                    }
+                    if !pointwise { col2im(col, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, img: dxb, parallel: single) }
                 }
             }
-            if let dx {
-                let dxb = dx.storage.pointer + b * c * h * wd
-                let target = pointwise ? dxb : col
-                for gi in 0..<groups {
-                    // dcol_g (kk, l) = W_g^T (kk, og) @ dOut_g (og, l)
-                    BLAS.sgemm(transA: true, transB: false, m: kk, n: l, k: og, a: w.storage.pointer + gi * og * kk, lda: kk,
-                               b: gb + gi * og * l, ldb: l, c: target + gi * kk * l, ldc: l, split: single)
-                }
-                if !pointwise { col2im(col, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, img: dxb, parallel: single) }
-            }
-        }
+        } }
         if let dw, let dwSamples {
             let total = o * kk, dst = dw.storage.pointer, src = dwSamples.pointer
             Parallel.forChunks(total) { range in
@@ -210,9 +212,11 @@ extension Tensor {
             throw TensorError("conv2d", "kernel \(kh)x\(kw) does not fit input \(h)x\(wd) with this padding/dilation")
         }
         let out = Tensor.empty([n, o, oh, ow])
-        Conv.tiledForward(x: x.storage.pointer, n: n, c: c, h: h, wd: wd, w: w.storage.pointer, o: o, kh: kh, kw: kw,
-                          bias: bias.map { UnsafePointer($0.storage.pointer) }, geo: geo, oh: oh, ow: ow,
-                          out: out.storage.pointer)
+        // f16/bf16 operands (weights kept in the dtype of their file) are converted into scratch float32 per call.
+        x.withF32 { xp in w.withF32 { wp in withOptionalF32(bias) { bp in
+            Conv.tiledForward(x: xp, n: n, c: c, h: h, wd: wd, w: wp, o: o, kh: kh, kw: kw, bias: bp, geo: geo,
+                              oh: oh, ow: ow, out: out.storage.pointer)
+        } } }
         return record(out, bias.map { [x, w, $0] } ?? [x, w], .conv2d(geo))
     }
 

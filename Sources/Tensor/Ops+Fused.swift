@@ -89,8 +89,17 @@ extension Tensor {
     /// Where an inference kernel may write its result: this tensor's own buffer when nothing else holds it
     /// (the caller handed over its last reference), else a new buffer.
     mutating func inferenceOutput() -> Tensor {
-        if isKnownUniquelyReferenced(&storage) { return Tensor(storage: storage, shape: shape) }
+        if storage.dtype == .f32 && !storage.isReadOnly && isKnownUniquelyReferenced(&storage) {
+            return Tensor(storage: storage, shape: shape)
+        }
         return Tensor.empty(shape)
+    }
+
+    /// The values as float32 for the duration of `body`: the buffer itself for f32, a scratch conversion for f16
+    /// and bf16 (never the storage's kept float32 copy, so large half-precision weights cost no lasting memory).
+    @inline(__always)
+    func withF32<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        try withFloat32Values { try body($0.baseAddress ?? UnsafePointer(storage.pointer)) }
     }
 
     /// `activation(self)`. Without a graph to record: one vectorised pass, written into this tensor's buffer when
@@ -108,7 +117,7 @@ extension Tensor {
         }
         if activation == .identity { return x }
         let out = x.inferenceOutput()
-        Fused.activate(x.storage.pointer, out.storage.pointer, 0..<x.count, activation)
+        x.withF32 { xp in Fused.activate(UnsafeMutablePointer(mutating: xp), out.storage.pointer, 0..<x.count, activation) }
         return out
     }
 
@@ -118,4 +127,11 @@ extension Tensor {
         let inner = try (self + self * self * self * 0.044715) * 0.7978845608028654
         return try self * (inner.tanh() + 1) * 0.5
     }
+}
+
+/// `body` with `tensor`'s float32 values (see `Tensor.withF32`), or with nil when there is no tensor.
+@inline(__always)
+func withOptionalF32<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
+    if let tensor { return try tensor.withF32 { try body($0) } }
+    return try body(nil)
 }

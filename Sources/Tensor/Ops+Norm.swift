@@ -94,8 +94,10 @@ extension Tensor {
         }
         if !recording(x, weight, bias) {
             let out = x.inferenceOutput()
-            Fused.groupNorm(x: x.storage.pointer, out: out.storage.pointer, n: n, c: c, spatial: s, groups: groups,
-                            weight: weight.storage.pointer, bias: bias.storage.pointer, eps: eps, activation)
+            x.withF32 { xp in weight.withF32 { wp in bias.withF32 { bp in
+                Fused.groupNorm(x: UnsafeMutablePointer(mutating: xp), out: out.storage.pointer, n: n, c: c, spatial: s,
+                                groups: groups, weight: wp, bias: bp, eps: eps, activation)
+            } } }
             return out
         }
         let normed = groupNormRecorded(x, groups: groups, weight: weight, bias: bias, eps: eps)
@@ -141,9 +143,10 @@ extension Tensor {
         let recorded = recording(x) || (weight.map { recording($0) } ?? false) || (bias.map { recording($0) } ?? false)
         if !recorded && x.count > 0 && d > 0 {
             let out = x.inferenceOutput()
-            Fused.layerNorm(x: x.storage.pointer, out: out.storage.pointer, rows: x.count / d, d: d,
-                            weight: weight.map { UnsafePointer($0.storage.pointer) },
-                            bias: bias.map { UnsafePointer($0.storage.pointer) }, eps: eps)
+            x.withF32 { xp in withOptionalF32(weight) { wp in withOptionalF32(bias) { bp in
+                Fused.layerNorm(x: UnsafeMutablePointer(mutating: xp), out: out.storage.pointer, rows: x.count / d, d: d,
+                                weight: wp, bias: bp, eps: eps)
+            } } }
             return out
         }
         return try layerNormComposite(x, weight: weight, bias: bias, eps: eps)
