@@ -32,12 +32,27 @@ public enum EngineBenchmark {
         results.append(("conv3x3_fwd_ms", convMs))
         progress("conv3x3 forward: \(format(convMs)) ms")
 
+        // bf16 GEMM: both operands bf16, converted into scratch float32 per call (no native bf16 path here).
+        for size in [512, 4096] {
+            let a16 = Tensor.randn([size, size], rng: &rng).to(.bf16), b16 = Tensor.randn([size, size], rng: &rng).to(.bf16)
+            let ms = try median(size >= 4096 ? min(runs, 3) : runs) { _ = try Tensor.matmul(a16, b16) }
+            results.append(("bf16_gemm_\(size)_gflops", 2 * Double(size * size * size) / (ms * 1e6)))
+            progress("bf16 GEMM \(size): \(format(results.last?.value)) GFLOP/s")
+        }
+
         // SDXL-sized kernels: a 3x3 conv 320 -> 320 on 1x320x64x64 (the UNet's first level at 512 px), fp32.
         let x320 = Tensor.randn([1, 320, 64, 64], rng: &rng)
         let conv320 = Conv2d(320, 320, kernelSize: 3, padding: 1, rng: &rng)
         let conv320Ms = try GradMode.noGrad { try median(runs) { _ = try conv320(x320) } }
         results.append(("conv3x3_320_fp32_ms", conv320Ms))
         progress("conv3x3 320->320 64x64 fp32: \(format(conv320Ms)) ms")
+        let x320h = x320.to(.bf16)
+        let w320h = conv320.weight.value.to(.bf16), b320h = conv320.bias?.value.to(.bf16)
+        let conv320hMs = try GradMode.noGrad {
+            try median(runs) { _ = try Tensor.conv2d(x320h, weight: w320h, bias: b320h, geometry: ConvGeometry(padding: 1)) }
+        }
+        results.append(("conv3x3_320_bf16_ms", conv320hMs))
+        progress("conv3x3 320->320 64x64 bf16: \(format(conv320hMs)) ms")
 
         // Attention at SDXL's largest 512 px shape: 4096 tokens, 10 heads of 64; time and peak memory above the
         // inputs (the score matrix alone would be 10 x 4096 x 4096 floats = 671 MB).
