@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Memory-bounded scaled dot-product attention for inference (flash-attention style): queries are cut into
@@ -14,6 +15,8 @@ enum Attention {
     static let queryBlock = 64
     /// Key rows per score tile.
     static let keyBlock = 512
+    /// Whether the softmax loops run the AVX2 + FMA C kernels (chosen once from the CPU's features).
+    static let vectorKernels = ck_has_avx2_fma() != 0
 
     /// out (B, Lq, Dv) = softmax(scale * q k^T) v for q (B, Lq, D), k (B, Lk, D), v (B, Lk, Dv), f32, contiguous.
     /// Needs lk >= 1.
@@ -69,7 +72,8 @@ enum Attention {
 
     /// The largest of p[0..<n] (n >= 1).
     @inline(__always)
-    static func maximum(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    static func maximum(_ p: UnsafeMutablePointer<Float>, _ n: Int, vector: Bool = vectorKernels) -> Float {
+        if vector { return ck_max(p, n) }
         var i = 0
         var m8 = SIMD8<Float>(repeating: -.infinity)
         while i + 8 <= n { m8 = pointwiseMax(m8, p.loadV(i)); i += 8 }
@@ -79,8 +83,11 @@ enum Attention {
     }
 
     /// Replaces p[i] by exp(p[i] - shift) and returns their sum (8 lane partial sums, then the tail: a fixed order).
+    /// On AVX2 + FMA CPUs the C kernel `ck_exp_shift_sum` (same method, 8 lanes with FMA); else these loops.
     @inline(__always)
-    static func exponentiate(_ p: UnsafeMutablePointer<Float>, _ n: Int, subtracting shift: Float) -> Float {
+    static func exponentiate(_ p: UnsafeMutablePointer<Float>, _ n: Int, subtracting shift: Float,
+                             vector: Bool = vectorKernels) -> Float {
+        if vector { return ck_exp_shift_sum(p, n, shift) }
         var i = 0
         var acc = SIMD8<Float>()
         while i + 8 <= n {

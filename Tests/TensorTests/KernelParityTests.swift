@@ -196,4 +196,23 @@ final class KernelParityTests: XCTestCase {
             XCTAssertEqual(differing, 0, "\(p) threads differ from serial in \(differing) values")
         }
     }
+
+    func testSoftmaxLoopsAgreeBetweenTheCKernelsAndTheSwiftLoops() throws {
+        try XCTSkipUnless(Attention.vectorKernels, "this CPU has no AVX2 + FMA: only the Swift loops run")
+        for n in [1, 7, 8, 13, 512, 517] {
+            let values = rand([n], seed: UInt64(n), low: -30, high: 5).values
+            var a = values, b = values
+            let (ma, mb) = a.withUnsafeMutableBufferPointer { pa in b.withUnsafeMutableBufferPointer { pb in
+                (Attention.maximum(pa.baseAddress!, n, vector: true), Attention.maximum(pb.baseAddress!, n, vector: false))
+            } }
+            XCTAssertEqual(ma, mb, "max of \(n)")
+            let (sa, sb) = a.withUnsafeMutableBufferPointer { pa in b.withUnsafeMutableBufferPointer { pb in
+                (Attention.exponentiate(pa.baseAddress!, n, subtracting: ma, vector: true),
+                 Attention.exponentiate(pb.baseAddress!, n, subtracting: mb, vector: false))
+            } }
+            XCTAssertEqual(sa, sb, accuracy: 1e-5 * sb, "sum of \(n)")
+            assertClose(a, b, atol: 1e-12, rtol: 1e-6, "exp of \(n)")
+            assertClose(a, values.map { Float(Foundation.exp(Double($0 - ma))) }, atol: 1e-12, rtol: 1e-6, "exp of \(n) vs double")
+        }
+    }
 }
