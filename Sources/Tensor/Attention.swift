@@ -11,8 +11,9 @@ import Foundation
 /// The composite `Tensor.scaledDotProductAttention` path (matmul, softmax, matmul) is the reference and the
 /// training path: it records a graph when one is recorded.
 enum Attention {
-    /// Query rows per task.
-    static let queryBlock = 64
+    /// Query rows per task (128 x 512 score tiles, 256 KB: they stay in a Zen 3 core's L2; 128 rows measured
+    /// about 5% faster than 64 at 4096 tokens).
+    static let queryBlock = 128
     /// Key rows per score tile.
     static let keyBlock = 512
     /// Whether the softmax loops run the AVX2 + FMA C kernels (chosen once from the CPU's features).
