@@ -44,7 +44,9 @@ let package = Package(
         // Images and masks: codecs, geometry, compositing, quality metrics. No Tensor.
         .target(name: "Imaging", dependencies: ["CCodecs"], swiftSettings: optimized),
         // Tensors on OpenBLAS, reverse-mode autodiff, optimizers, RNG, safetensors.
-        .target(name: "Tensor", dependencies: ["Support"], swiftSettings: optimized),
+        // AVX2 + FMA vector kernels in C, chosen at run time (Swift itself is built for baseline x86-64).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Tensor", dependencies: ["Support", "CKernels"], swiftSettings: optimized),
         // Modules with PyTorch-named parameters, layers, LoRA, checkpoints.
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         // The Remover protocol, classical removers, high-resolution strategy.

@@ -1,7 +1,9 @@
 """PyTorch CPU twin of `rorem bench engine` (Sources/NN/EngineBenchmark.swift).
 
 Usage: python Scripts/bench/engine.py [--runs N] [--threads 2] [--swift FILE]
-  Prints `name=value` lines for PyTorch: sgemm_1024_gflops, conv3x3_fwd_ms, unet_params, unet_fwd_ms,
+  Prints `name=value` lines for PyTorch: sgemm_1024_gflops, bf16_gemm_512_gflops, bf16_gemm_4096_gflops (only
+  with native bf16), conv3x3_fwd_ms, conv3x3_320_fp32_ms and conv3x3_320_bf16_ms (320 -> 320 on 1x320x64x64;
+  bf16 on one call without native bf16), attention_4096_ms and attention_4096_peak_delta_mb (10 heads of 64), unet_params, unet_fwd_ms,
   unet_train_step_ms (batch 8, L1, Adam), unet_train_step_cpu_ms (CPU time per step, all threads),
   unet_train_peak_rss_mb, unet_train_peak_delta_mb.
   With --swift FILE (the `name=value` output of `rorem bench engine`), also prints `ratio_<name>=swift/torch`
@@ -56,10 +58,39 @@ def bench(runs):
     a, b = torch.randn(n, n), torch.randn(n, n)
     ms = median_ms(runs, lambda: torch.mm(a, b))
     out.append(("sgemm_1024_gflops", 2 * n ** 3 / (ms * 1e6)))
+    # bf16 GEMM. Without native bf16 (no AVX512-BF16/AMX), PyTorch's CPU bf16 kernels are orders of magnitude
+    # slower than its float32 ones (0.3 GFLOP/s at 512 on the AVX2 EPYC): a 4096^3 product would take minutes,
+    # so the 4096 size and the repeated bf16 conv run only when a 512 probe shows a native path.
+    a16, b16 = torch.randn(512, 512).bfloat16(), torch.randn(512, 512).bfloat16()
+    ms = median_ms(runs, lambda: torch.mm(a16, b16))
+    probe = 2 * 512 ** 3 / (ms * 1e6)
+    out.append(("bf16_gemm_512_gflops", probe))
+    native_bf16 = probe >= 10
+    if native_bf16:
+        a16, b16 = torch.randn(4096, 4096).bfloat16(), torch.randn(4096, 4096).bfloat16()
+        ms = median_ms(min(runs, 3), lambda: torch.mm(a16, b16))
+        out.append(("bf16_gemm_4096_gflops", 2 * 4096 ** 3 / (ms * 1e6)))
+    else:
+        print(f"# bf16: no native path (512 probe {probe:.2f} GFLOP/s): bf16 GEMM at 4096 skipped, "
+              "bf16 conv timed on one call", flush=True)
     x = torch.randn(1, 64, 128, 128)
     conv = torch.nn.Conv2d(64, 64, 3, padding=1)
     with torch.no_grad():
         out.append(("conv3x3_fwd_ms", median_ms(runs, lambda: conv(x))))
+        x320 = torch.randn(1, 320, 64, 64)
+        conv320 = torch.nn.Conv2d(320, 320, 3, padding=1)
+        out.append(("conv3x3_320_fp32_ms", median_ms(runs, lambda: conv320(x320))))
+        conv320h, x320h = conv320.bfloat16(), x320.bfloat16()
+        if native_bf16:
+            out.append(("conv3x3_320_bf16_ms", median_ms(runs, lambda: conv320h(x320h))))
+        else:
+            out.append(("conv3x3_320_bf16_ms", median_ms(1, lambda: conv320h(x320h), warmup=False)))
+        q, k, v = (torch.randn(1, 10, 4096, 64) for _ in range(3))
+        out.append(("attention_4096_ms", median_ms(runs, lambda: F.scaled_dot_product_attention(q, k, v))))
+        before = status_mb("VmRSS:")
+        reset_peak()
+        F.scaled_dot_product_attention(q, k, v)
+        out.append(("attention_4096_peak_delta_mb", status_mb("VmHWM:") - before))
         net = ReferenceUNet()
         out.append(("unet_params", float(sum(p.numel() for p in net.parameters()))))
         image = torch.randn(1, 4, 128, 128)

@@ -1,8 +1,9 @@
 import Foundation
 import Tensor
 
-/// The engine benchmark behind `rorem bench engine`: SGEMM throughput, a 3x3 convolution, and the reference
-/// inpainting UNet (forward, and a training step at batch 8 with L1 loss and Adam), plus peak memory.
+/// The engine benchmark behind `rorem bench engine`: SGEMM throughput, a 3x3 convolution, SDXL-sized kernels
+/// (a 3x3 conv 320 -> 320 at 64x64, attention over 4096 tokens with 10 heads of 64, with its peak memory), and
+/// the reference inpainting UNet (forward, and a training step at batch 8 with L1 loss and Adam), plus peak memory.
 /// `Scripts/bench/engine.py` measures the same in PyTorch. Each timing is the median of `runs` after one warm-up.
 /// Peak memory is the kernel's peak resident set (VmHWM, reset before the first training step) during that
 /// step: `unet_train_peak_rss_mb` for the whole process and `unet_train_peak_delta_mb` above the resident set
@@ -15,6 +16,7 @@ public enum EngineBenchmark {
         var results: [(name: String, value: Double)] = []
         var rng = RNG(seed: 0)
         progress("BLAS kernels: \(BLAS.coreName), threads: \(Parallel.threads)")
+        results.append(("threads", Double(Parallel.threads)))
 
         // SGEMM 1024^3.
         let n = 1024
@@ -29,6 +31,43 @@ public enum EngineBenchmark {
         let convMs = try GradMode.noGrad { try median(runs) { _ = try conv(x) } }
         results.append(("conv3x3_fwd_ms", convMs))
         progress("conv3x3 forward: \(format(convMs)) ms")
+
+        // bf16 GEMM: both operands bf16, converted into scratch float32 per call (no native bf16 path here).
+        for size in [512, 4096] {
+            let a16 = Tensor.randn([size, size], rng: &rng).to(.bf16), b16 = Tensor.randn([size, size], rng: &rng).to(.bf16)
+            let ms = try median(size >= 4096 ? min(runs, 3) : runs) { _ = try Tensor.matmul(a16, b16) }
+            results.append(("bf16_gemm_\(size)_gflops", 2 * Double(size * size * size) / (ms * 1e6)))
+            progress("bf16 GEMM \(size): \(format(results.last?.value)) GFLOP/s")
+        }
+
+        // SDXL-sized kernels: a 3x3 conv 320 -> 320 on 1x320x64x64 (the UNet's first level at 512 px), fp32.
+        let x320 = Tensor.randn([1, 320, 64, 64], rng: &rng)
+        let conv320 = Conv2d(320, 320, kernelSize: 3, padding: 1, rng: &rng)
+        let conv320Ms = try GradMode.noGrad { try median(runs) { _ = try conv320(x320) } }
+        results.append(("conv3x3_320_fp32_ms", conv320Ms))
+        progress("conv3x3 320->320 64x64 fp32: \(format(conv320Ms)) ms")
+        let x320h = x320.to(.bf16)
+        let w320h = conv320.weight.value.to(.bf16), b320h = conv320.bias?.value.to(.bf16)
+        let conv320hMs = try GradMode.noGrad {
+            try median(runs) { _ = try Tensor.conv2d(x320h, weight: w320h, bias: b320h, geometry: ConvGeometry(padding: 1)) }
+        }
+        results.append(("conv3x3_320_bf16_ms", conv320hMs))
+        progress("conv3x3 320->320 64x64 bf16: \(format(conv320hMs)) ms")
+
+        // Attention at SDXL's largest 512 px shape: 4096 tokens, 10 heads of 64; time and peak memory above the
+        // inputs (the score matrix alone would be 10 x 4096 x 4096 floats = 671 MB).
+        let q = Tensor.randn([1, 10, 4096, 64], rng: &rng), k = Tensor.randn([1, 10, 4096, 64], rng: &rng)
+        let v = Tensor.randn([1, 10, 4096, 64], rng: &rng)
+        let attention = { _ = try Tensor.scaledDotProductAttention(query: q, key: k, value: v) }
+        let attentionMs = try GradMode.noGrad { try median(runs, attention) }
+        BufferPool.shared.trim()
+        let attentionBefore = Memory.residentMB()
+        Memory.resetPeak()
+        try GradMode.noGrad { try attention() }
+        let attentionPeak = Memory.peakMB() - attentionBefore
+        results.append(("attention_4096_ms", attentionMs))
+        results.append(("attention_4096_peak_delta_mb", attentionPeak))
+        progress("attention 4096 tokens, 10 heads of 64: \(format(attentionMs)) ms, peak +\(format(attentionPeak)) MB")
 
         // Reference UNet.
         let net = ReferenceUNet(rng: &rng)

@@ -4,8 +4,8 @@ import Foundation
 /// reads it: on CPUs with AVX-512 the SkylakeX kernels are about twice as fast as the Haswell kernels Debian's
 /// build picks. A user-set `OPENBLAS_CORETYPE` is respected. Without OpenBLAS a plain Swift GEMM is used.
 ///
-/// OpenBLAS itself runs single-threaded; large products are split into a fixed number of row or column blocks
-/// (chosen from the shape alone) that run in parallel, so results do not depend on the thread count.
+/// OpenBLAS itself runs single-threaded; large products are split into row or column blocks chosen from the
+/// shape alone (`splitBlock`) that run in parallel on every core, so results do not depend on the thread count.
 public enum BLAS {
     typealias SgemmFunction = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float,
                                               UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
@@ -59,6 +59,20 @@ public enum BLAS {
     /// Products with fewer multiply-adds than this run as one call.
     static let splitThreshold = 1 << 21
 
+    /// Multiply-adds per block that a split aims for at least: smaller blocks spend more of their time packing.
+    static let workPerBlock = 1 << 23
+
+    /// The blocks a split product is cut into along its larger output dimension: a function of the shape
+    /// only (so the result never depends on the thread count), up to `Parallel.targetTasks` blocks of at least
+    /// 32 rows or columns (multiples of 16).
+    static func splitBlock(m: Int, n: Int, k: Int) -> (alongM: Bool, block: Int, blocks: Int) {
+        let alongM = m >= n
+        let extent = alongM ? m : n
+        let pieces = Swift.min(Parallel.targetTasks, Swift.max(2, m * n * k / workPerBlock))
+        let block = Parallel.blockSize(extent, pieces: pieces, multiple: 16, minimum: 32)
+        return (alongM, block, (extent + block - 1) / block)
+    }
+
     /// C (M x N) = alpha * op(A) * op(B) + beta * C, row-major; op(A) is M x K, op(B) is K x N.
     /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored. `split: false` runs one single-threaded call
     /// (for callers that already run products in parallel).
@@ -67,12 +81,9 @@ public enum BLAS {
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, split: Bool = true) {
         if m == 0 || n == 0 { return }
         let work = m * n * k
-        if split && work >= splitThreshold && max(m, n) >= 32 {
-            // Fixed split from the shape only: 4 blocks along the larger of M and N (multiples of 16).
-            let alongM = m >= n
+        if split && work >= splitThreshold && max(m, n) >= 64 {
+            let (alongM, block, blocks) = splitBlock(m: m, n: n, k: k)
             let extent = alongM ? m : n
-            let block = ((extent + 3) / 4 + 15) / 16 * 16
-            let blocks = (extent + block - 1) / block
             Parallel.forEach(blocks) { i in
                 let start = i * block, size = min(block, extent - start)
                 if alongM {
@@ -91,7 +102,7 @@ public enum BLAS {
     }
 
     /// One single-threaded GEMM call.
-    private static func single(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    static func single(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if let f = library.sgemm {

@@ -47,3 +47,65 @@ extension UnsafeMutablePointer where Pointee == Float {
         UnsafeRawPointer(self + i).loadUnaligned(as: SIMD8<Float>.self)
     }
 }
+
+extension FastMath {
+    /// `exp` on eight lanes at once (the same reduction and polynomial, so each lane equals `exp` of it).
+    @inline(__always)
+    static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let xc = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
+        let t = xc * 1.442695040888963 + 12_582_912
+        let n = t - 12_582_912
+        var r = xc - n * 0.693145751953125
+        r -= n * 1.428606765330187e-06
+        var p = SIMD8<Float>(repeating: 1.0 / 720.0)
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        let bits = ((unsafeBitCast(t, to: SIMD8<UInt32>.self) &- 0x4B40_0000) &<< 23) &+ 0x3F80_0000
+        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
+    }
+}
+
+extension FastMath {
+    /// erfc(z) for z >= 0 on eight lanes (Numerical Recipes' Chebyshev fit, fractional error below 1.2e-7 in
+    /// exact arithmetic; about 1e-6 in float32), so 1 + erf keeps its relative accuracy in both tails.
+    @inline(__always)
+    static func erfc8(nonNegative z: SIMD8<Float>) -> SIMD8<Float> {
+        let t = 1 / (1 + 0.5 * z)
+        var p = SIMD8<Float>(repeating: 0.17087277)
+        p = p * t - 0.82215223
+        p = p * t + 1.48851587
+        p = p * t - 1.13520398
+        p = p * t + 0.27886807
+        p = p * t - 0.18628806
+        p = p * t + 0.09678418
+        p = p * t + 0.37409196
+        p = p * t + 1.00002368
+        p = p * t - 1.26551223
+        return t * exp8(p - z * z)
+    }
+
+    /// SiLU x * sigmoid(x) on eight lanes.
+    @inline(__always)
+    static func silu8(_ x: SIMD8<Float>) -> SIMD8<Float> { x / (1 + exp8(-x)) }
+
+    /// GELU, exact form 0.5 x (1 + erf(x / sqrt 2)), on eight lanes.
+    @inline(__always)
+    static func gelu8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let z = x * 0.70710678118654752
+        let tail = erfc8(nonNegative: z.replacing(with: -z, where: z .< 0))   // erfc(|z|)
+        let onePlusErf = tail.replacing(with: 2 - tail, where: x .>= 0)
+        return 0.5 * x * onePlusErf
+    }
+
+    /// GELU, tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), written as x / (1 + exp(-2u)), which is
+    /// the same function without tanh's cancellation near -1.
+    @inline(__always)
+    static func geluTanh8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let u = 0.7978845608028654 * (x + 0.044715 * x * x * x)
+        return x / (1 + exp8(-2 * u))
+    }
+}

@@ -16,19 +16,22 @@ public struct ConvGeometry: Hashable {
 
 /// im2col / col2im and the convolution backward kernels.
 enum Conv {
-    /// Unfolds one image (C, H, W) into columns (C*kh*kw, oh*ow).
+    /// Unfolds one image (C, H, W) into columns (C*kh*kw, oh*ow); with `rows`, only output rows `rows` into
+    /// columns (C*kh*kw, rows.count*ow) (one band of a tiled convolution).
     static func im2col(_ img: UnsafePointer<Float>, c: Int, h: Int, w: Int, kh: Int, kw: Int, oh: Int, ow: Int,
-                       geo: ConvGeometry, col: UnsafeMutablePointer<Float>, parallel: Bool = true) {
+                       geo: ConvGeometry, col: UnsafeMutablePointer<Float>, parallel: Bool = true, rows band: Range<Int>? = nil) {
         let rows = c * kh * kw
+        let outRows = band ?? 0..<oh
+        let cols = outRows.count * ow
         Parallel.forChunks(rows, grain: parallel ? Swift.max(1, rows / 8) : rows) { range in
             for r in range {
                 let ci = r / (kh * kw), ki = (r / kw) % kh, kj = r % kw
-                let dst = col + r * oh * ow
+                let dst = col + r * cols
                 let plane = img + ci * h * w
                 let dy = ki * geo.dilationH - geo.padH, dx = kj * geo.dilationW - geo.padW
-                for oy in 0..<oh {
+                for oy in outRows {
                     let y = oy * geo.strideH + dy
-                    let drow = dst + oy * ow
+                    let drow = dst + (oy - outRows.lowerBound) * ow
                     if y < 0 || y >= h { drow.initialize(repeating: 0, count: ow); continue }
                     let srow = plane + y * w
                     if geo.strideW == 1 {
@@ -110,29 +113,31 @@ enum Conv {
         let single = n == 1
         // Per-sample weight gradients (N, O, kk), summed in sample order afterwards: deterministic.
         let dwSamples = dw == nil || single ? nil : TensorStorage(count: n * o * kk, zeroed: false)
-        Conv.forEachSample(n, workspace: pointwise ? 0 : kk * groups * l) { b, col in
-            let xb = x.storage.pointer + b * c * h * wd, gb = g.storage.pointer + b * o * l
-            if let dw {
-                if !pointwise { im2col(xb, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, col: col, parallel: single) }
-                let cp: UnsafePointer<Float> = pointwise ? UnsafePointer(xb) : UnsafePointer(col)
-                let target = dwSamples.map { $0.pointer + b * o * kk } ?? dw.storage.pointer
-                for gi in 0..<groups {
-                    // dW_g (og, kk) = dOut_g (og, l) @ col_g^T (l, kk)
-                    BLAS.sgemm(transA: false, transB: true, m: og, n: kk, k: l, a: gb + gi * og * l, lda: l,
-                               b: cp + gi * kk * l, ldb: l, c: target + gi * og * kk, ldc: kk, split: single)
+        x.withF32 { xp in w.withF32 { wp in
+            Conv.forEachSample(n, workspace: pointwise ? 0 : kk * groups * l) { b, col in
+                let xb = UnsafeMutablePointer(mutating: xp) + b * c * h * wd, gb = g.storage.pointer + b * o * l
+                if let dw {
+                    if !pointwise { im2col(xb, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, col: col, parallel: single) }
+                    let cp: UnsafePointer<Float> = pointwise ? UnsafePointer(xb) : UnsafePointer(col)
+                    let target = dwSamples.map { $0.pointer + b * o * kk } ?? dw.storage.pointer
+                    for gi in 0..<groups {
+                        // dW_g (og, kk) = dOut_g (og, l) @ col_g^T (l, kk)
+                        BLAS.sgemm(transA: false, transB: true, m: og, n: kk, k: l, a: gb + gi * og * l, lda: l,
+                                   b: cp + gi * kk * l, ldb: l, c: target + gi * og * kk, ldc: kk, split: single)
+                    }
+                }
+                if let dx {
+                    let dxb = dx.storage.pointer + b * c * h * wd
+                    let target = pointwise ? dxb : col
+                    for gi in 0..<groups {
+                        // dcol_g (kk, l) = W_g^T (kk, og) @ dOut_g (og, l)
+                        BLAS.sgemm(transA: true, transB: false, m: kk, n: l, k: og, a: wp + gi * og * kk, lda: kk,
+                                   b: gb + gi * og * l, ldb: l, c: target + gi * kk * l, ldc: l, split: single)
+                    }
+                    if !pointwise { col2im(col, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, img: dxb, parallel: single) }
                 }
             }
-            if let dx {
-                let dxb = dx.storage.pointer + b * c * h * wd
-                let target = pointwise ? dxb : col
-                for gi in 0..<groups {
-                    // dcol_g (kk, l) = W_g^T (kk, og) @ dOut_g (og, l)
-                    BLAS.sgemm(transA: true, transB: false, m: kk, n: l, k: og, a: w.storage.pointer + gi * og * kk, lda: kk,
-                               b: gb + gi * og * l, ldb: l, c: target + gi * kk * l, ldc: l, split: single)
-                }
-                if !pointwise { col2im(col, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, img: dxb, parallel: single) }
-            }
-        }
+        } }
         if let dw, let dwSamples {
             let total = o * kk, dst = dw.storage.pointer, src = dwSamples.pointer
             Parallel.forChunks(total) { range in
@@ -184,7 +189,7 @@ enum Conv {
 
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch): x (N, C, H, W), weight (O, C/groups, kh, kw),
-    /// bias (O) -> (N, O, H', W'), through im2col and SGEMM.
+    /// bias (O) -> (N, O, H', W'), through im2col of bands of output rows and SGEMM (`Conv.tiledForward`).
     public static func conv2d(_ x: Tensor, weight w: Tensor, bias: Tensor? = nil, geometry geo: ConvGeometry = ConvGeometry()) throws -> Tensor {
         guard x.rank == 4, w.rank == 4 else {
             throw TensorError("conv2d", "input \(shapeText(x.shape)) and weight \(shapeText(w.shape)) must both be rank 4")
@@ -206,23 +211,12 @@ extension Tensor {
         guard oh > 0, ow > 0 else {
             throw TensorError("conv2d", "kernel \(kh)x\(kw) does not fit input \(h)x\(wd) with this padding/dilation")
         }
-        let og = o / groups, kk = cg * kh * kw, l = oh * ow
         let out = Tensor.empty([n, o, oh, ow])
-        let pointwise = Conv.isPointwise(kh: kh, kw: kw, geo)
-        let single = n == 1
-        Conv.forEachSample(n, workspace: pointwise ? 0 : kk * groups * l) { b, col in
-            let xb = x.storage.pointer + b * c * h * wd, ob = out.storage.pointer + b * o * l
-            if !pointwise { Conv.im2col(xb, c: c, h: h, w: wd, kh: kh, kw: kw, oh: oh, ow: ow, geo: geo, col: col, parallel: single) }
-            let cp: UnsafePointer<Float> = pointwise ? UnsafePointer(xb) : UnsafePointer(col)
-            if let bias {
-                for oi in 0..<o { (ob + oi * l).initialize(repeating: bias.storage.pointer[oi], count: l) }
-            }
-            for gi in 0..<groups {
-                // out_g (og, l) = W_g (og, kk) @ col_g (kk, l)
-                BLAS.sgemm(transA: false, transB: false, m: og, n: l, k: kk, a: w.storage.pointer + gi * og * kk, lda: kk,
-                           b: cp + gi * kk * l, ldb: l, beta: bias == nil ? 0 : 1, c: ob + gi * og * l, ldc: l, split: single)
-            }
-        }
+        // f16/bf16 operands (weights kept in the dtype of their file) are converted into scratch float32 per call.
+        x.withF32 { xp in w.withF32 { wp in withOptionalF32(bias) { bp in
+            Conv.tiledForward(x: xp, n: n, c: c, h: h, wd: wd, w: wp, o: o, kh: kh, kw: kw, bias: bp, geo: geo,
+                              oh: oh, ow: ow, out: out.storage.pointer)
+        } } }
         return record(out, bias.map { [x, w, $0] } ?? [x, w], .conv2d(geo))
     }
 

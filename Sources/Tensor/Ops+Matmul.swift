@@ -26,12 +26,15 @@ extension Tensor {
         }
         let batch = a.shape.dropLast(2).reduce(1, *)
         let out = Tensor.empty(Array(a.shape.dropLast(2)) + [m, n])
-        let pa = a.storage.pointer, pb = b.storage.pointer, pc = out.storage.pointer
+        let pc = out.storage.pointer
         let lda = a.shape[r - 1], ldb = b.shape[r - 1]
-        for i in 0..<batch {
-            BLAS.sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: ka,
-                       a: pa + i * m * ka, lda: lda, b: pb + i * ka * n, ldb: ldb, c: pc + i * m * n, ldc: n)
-        }
+        // f16/bf16 operands (weights kept in the dtype of their file) are converted into scratch float32 per call.
+        a.withF32 { pa in b.withF32 { pb in
+            for i in 0..<batch {
+                BLAS.sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: ka,
+                           a: pa + i * m * ka, lda: lda, b: pb + i * ka * n, ldb: ldb, c: pc + i * m * n, ldc: n)
+            }
+        } }
         if ka == 0 { out.storage.pointer.initialize(repeating: 0, count: out.count) }
         return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
     }

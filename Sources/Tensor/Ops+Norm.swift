@@ -77,15 +77,36 @@ enum Norm {
 
 extension Tensor {
     /// Group normalisation of x (N, C, *) over `groups` channel groups, with per-channel weight and bias (C),
-    /// as `torch.nn.functional.group_norm`.
-    public static func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float = 1e-5) throws -> Tensor {
+    /// as `torch.nn.functional.group_norm`, followed by `activation`.
+    ///
+    /// Recording a graph: the fused primitive (with its own backward), then the activation's primitive. Not
+    /// recording (inference): one kernel for statistics, affine and activation, written into x's buffer when the
+    /// caller hands over its last reference (e.g. `groupNorm(conv(x), ...)`), else into a new one.
+    public static func groupNorm(_ input: consuming Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float = 1e-5,
+                                 activation: Activation = .identity) throws -> Tensor {
+        var x = input   // an ordinary (copyable) binding that holds the caller's reference
         guard x.rank >= 2, groups > 0, x.shape[1] % groups == 0 else {
             throw TensorError("groupNorm", "\(groups) groups do not divide the channels of \(shapeText(x.shape))")
         }
-        let n = x.shape[0], c = x.shape[1], s = x.count / Swift.max(n * c, 1), cg = c / groups
+        let n = x.shape[0], c = x.shape[1], s = x.count / Swift.max(n * c, 1)
         guard weight.shape == [c], bias.shape == [c] else {
             throw TensorError("groupNorm", "weight \(shapeText(weight.shape)) and bias \(shapeText(bias.shape)) should be [\(c)]")
         }
+        if !recording(x, weight, bias) {
+            let out = x.inferenceOutput()
+            x.withF32 { xp in weight.withF32 { wp in bias.withF32 { bp in
+                Fused.groupNorm(x: UnsafeMutablePointer(mutating: xp), out: out.storage.pointer, n: n, c: c, spatial: s,
+                                groups: groups, weight: wp, bias: bp, eps: eps, activation)
+            } } }
+            return out
+        }
+        let normed = groupNormRecorded(x, groups: groups, weight: weight, bias: bias, eps: eps)
+        return try normed.activated(activation)
+    }
+
+    /// The recorded group norm primitive (saves mean and rstd for backward).
+    static func groupNormRecorded(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+        let n = x.shape[0], c = x.shape[1], s = x.count / Swift.max(n * c, 1), cg = c / groups
         let out = Tensor.empty(x.shape)
         let mean = Tensor.empty([n, groups]), rstd = Tensor.empty([n, groups])
         let xp = x.storage.pointer, op = out.storage.pointer, wp = weight.storage.pointer, bp = bias.storage.pointer
@@ -107,8 +128,32 @@ extension Tensor {
         return record(out, [x, weight, bias], .groupNorm(groups: groups, mean: mean, rstd: rstd))
     }
 
-    /// Layer normalisation over the last dimension with weight and bias of that size (composite).
-    public static func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
+    /// Layer normalisation over the last dimension with weight and bias of that size. Recording a graph: a
+    /// composite of primitives. Not recording: one fused pass per row, in x's buffer when the caller hands over
+    /// its last reference.
+    public static func layerNorm(_ input: consuming Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
+        var x = input   // an ordinary (copyable) binding that holds the caller's reference
+        let d = x.rank == 0 ? 1 : x.shape[x.rank - 1]
+        if let weight, weight.shape != [d] {
+            throw TensorError("layerNorm", "weight \(shapeText(weight.shape)) should be [\(d)] for input \(shapeText(x.shape))")
+        }
+        if let bias, bias.shape != [d] {
+            throw TensorError("layerNorm", "bias \(shapeText(bias.shape)) should be [\(d)] for input \(shapeText(x.shape))")
+        }
+        let recorded = recording(x) || (weight.map { recording($0) } ?? false) || (bias.map { recording($0) } ?? false)
+        if !recorded && x.count > 0 && d > 0 {
+            let out = x.inferenceOutput()
+            x.withF32 { xp in withOptionalF32(weight) { wp in withOptionalF32(bias) { bp in
+                Fused.layerNorm(x: UnsafeMutablePointer(mutating: xp), out: out.storage.pointer, rows: x.count / d, d: d,
+                                weight: wp, bias: bp, eps: eps)
+            } } }
+            return out
+        }
+        return try layerNormComposite(x, weight: weight, bias: bias, eps: eps)
+    }
+
+    /// Layer normalisation from primitives (the training path and the reference of the fused kernel).
+    static func layerNormComposite(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
         let mu = try x.mean(axes: [-1], keepDims: true)
         let centered = try x - mu
         let variance = try (centered * centered).mean(axes: [-1], keepDims: true)

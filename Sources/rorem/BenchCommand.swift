@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Imaging
 import NN
+import Tensor
 import Removal
 
 /// `rorem bench`: in-process timings for Scripts/bench and Docs/BENCHMARKS.md.
@@ -77,13 +78,16 @@ struct BenchEngine: ParsableCommand {
     )
 
     @Option(name: .long, help: "Timed runs per measurement (median reported).") var runs: Int = 5
+    @Option(name: .long, help: "Worker threads (default: every core).") var threads: Int?
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
         do {
+            if let threads { Parallel.threads = threads }
             let results = try EngineBenchmark.run(runs: runs) { printError("bench: \($0)") }
             for (name, value) in results {
                 let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.3f", value)

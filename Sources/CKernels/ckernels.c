@@ -1,0 +1,84 @@
+// AVX2 + FMA kernels with run-time dispatch (see include/ckernels.h).
+#include "ckernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define CK_X86 1
+#define CK_AVX2 __attribute__((target("avx2,fma")))
+
+int ck_has_avx2_fma(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+// exp on eight lanes: e^x = 2^n e^r, n = round(x / ln 2), |r| <= ln2 / 2, polynomial of degree 6.
+CK_AVX2 static inline __m256 ck_exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);   // 1.5 * 2^23: rounds to an integer in the low bits
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.442695040888963f), magic);
+    __m256 n = _mm256_sub_ps(t, magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_set1_epi32(0x3F800000))));
+}
+
+CK_AVX2 static inline float ck_hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+CK_AVX2 float ck_max(const float *p, long n) {
+    __m256 m = _mm256_set1_ps(-__builtin_inff());
+    long i = 0;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(p + i));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+    float best = _mm_cvtss_f32(h);
+    for (; i < n; i++) best = p[i] > best ? p[i] : best;
+    return best;
+}
+
+CK_AVX2 float ck_exp_shift_sum(float *p, long n, float shift) {
+    const __m256 s8 = _mm256_set1_ps(shift);
+    __m256 acc = _mm256_setzero_ps();
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = ck_exp8(_mm256_sub_ps(_mm256_loadu_ps(p + i), s8));
+        _mm256_storeu_ps(p + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float total = ck_hsum(acc);
+    if (i < n) {
+        // The tail through the same vector code on a padded copy, so every element uses one exp.
+        float tail[8] = {0};
+        long rest = n - i;
+        for (long j = 0; j < rest; j++) tail[j] = p[i + j];
+        __m256 e = ck_exp8(_mm256_sub_ps(_mm256_loadu_ps(tail), s8));
+        _mm256_storeu_ps(tail, e);
+        for (long j = 0; j < rest; j++) { p[i + j] = tail[j]; total += tail[j]; }
+    }
+    return total;
+}
+
+#else
+// Other CPUs: plain loops (callers use their Swift loops there, since ck_has_avx2_fma() is 0).
+#include <math.h>
+int ck_has_avx2_fma(void) { return 0; }
+float ck_max(const float *p, long n) { float m = p[0]; for (long i = 1; i < n; i++) if (p[i] > m) m = p[i]; return m; }
+float ck_exp_shift_sum(float *p, long n, float shift) {
+    float total = 0;
+    for (long i = 0; i < n; i++) { p[i] = expf(p[i] - shift); total += p[i]; }
+    return total;
+}
+#endif
