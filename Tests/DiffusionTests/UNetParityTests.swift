@@ -136,7 +136,9 @@ final class UNetParityTests: XCTestCase {
         XCTAssertTrue(GradMode.isEnabled, "inference restores the caller's grad mode")
         let trained = try unet.forward(x.sample, timesteps: x.timesteps, encoderHiddenStates: x.context, added: x.added)
         XCTAssertTrue(trained.requiresGrad)
-        XCTAssertEqual(trained.values, inferred.values)
+        // Inference takes the fused kernels (flash attention, in-place norms); the recorded path the composite ones,
+        // so the two agree to rounding, not bit for bit.
+        for (a, b) in zip(trained.values, inferred.values) { XCTAssertEqual(a, b, accuracy: 2e-5) }
     }
 
     func testGradientCheckpointingGivesTheSameGradients() throws {
