@@ -81,13 +81,6 @@ public final class DDIMScheduler: Scheduler {
 
     public func scaleModelInput(_ sample: Tensor, timestep: Float) throws -> Tensor { sample }
 
-    /// ᾱ at an integer training timestep; throws for one outside the training schedule.
-    private func alphaCumprod(_ t: Int, place: String) throws -> Float {
-        guard t >= 0, t < schedule.count else {
-            throw SchedulerError(place, "timestep \(t) is outside the \(schedule.count) training timesteps (check steps_offset)")
-        }
-        return schedule.alphasCumprod[t]
-    }
 
     public func step(modelOutput: Tensor, timestep: Float, sample: Tensor, generator: TorchGenerator?) throws -> SchedulerStepOutput {
         let place = "\(className).step"
@@ -95,8 +88,8 @@ public final class DDIMScheduler: Scheduler {
         try SampleArithmetic.checkShapes([("sample", sample), ("model output", modelOutput)], place: place)
         let t = try integerTimestep(timestep, place: place)
         let prevT = t - schedule.count / steps
-        let alphaT = try alphaCumprod(t, place: place)
-        let alphaPrev = prevT >= 0 ? try alphaCumprod(prevT, place: place) : finalAlphaCumprod
+        let alphaT = try schedule.alphaCumprod(at: t, place: place)
+        let alphaPrev = prevT >= 0 ? try schedule.alphaCumprod(at: prevT, place: place) : finalAlphaCumprod
         let betaT: Float = 1 - alphaT
         let sqrtAlpha = alphaT.squareRoot(), sqrtBeta = betaT.squareRoot()
 
@@ -135,7 +128,7 @@ public final class DDIMScheduler: Scheduler {
     public func addNoise(original: Tensor, noise: Tensor, timestep: Float) throws -> Tensor {
         let place = "\(className).addNoise"
         try SampleArithmetic.checkShapes([("original", original), ("noise", noise)], place: place)
-        let alpha = try alphaCumprod(integerTimestep(timestep, place: place), place: place)
+        let alpha = try schedule.alphaCumprod(at: integerTimestep(timestep, place: place), place: place)
         let a = alpha.squareRoot(), b = (1 - alpha).squareRoot()
         return SampleArithmetic.map(original, noise) { x, n in a * x + b * n }
     }

@@ -79,12 +79,6 @@ public final class LCMScheduler: Scheduler {
 
     public func scaleModelInput(_ sample: Tensor, timestep: Float) throws -> Tensor { sample }
 
-    private func alphaCumprod(_ t: Int, place: String) throws -> Float {
-        guard t >= 0, t < schedule.count else {
-            throw SchedulerError(place, "timestep \(t) is outside the \(schedule.count) training timesteps")
-        }
-        return schedule.alphasCumprod[t]
-    }
 
     /// The boundary-condition scalings (c_skip, c_out) at integer timestep `t`, in float32 as torch computes them.
     func boundaryScalings(_ t: Int) -> (skip: Float, out: Float) {
@@ -107,8 +101,8 @@ public final class LCMScheduler: Scheduler {
             throw SchedulerError(place, "step index \(index) is outside the \(timesteps.count) timesteps")
         }
         let prevT = index + 1 < timesteps.count ? try integerTimestep(timesteps[index + 1], place: place) : t
-        let alphaT = try alphaCumprod(t, place: place)
-        let alphaPrev = prevT >= 0 ? try alphaCumprod(prevT, place: place) : finalAlphaCumprod
+        let alphaT = try schedule.alphaCumprod(at: t, place: place)
+        let alphaPrev = prevT >= 0 ? try schedule.alphaCumprod(at: prevT, place: place) : finalAlphaCumprod
         let betaT: Float = 1 - alphaT, betaPrev: Float = 1 - alphaPrev
         let (cSkip, cOut) = boundaryScalings(t)
         let sqrtAlpha = alphaT.squareRoot(), sqrtBeta = betaT.squareRoot()
@@ -140,7 +134,7 @@ public final class LCMScheduler: Scheduler {
     public func addNoise(original: Tensor, noise: Tensor, timestep: Float) throws -> Tensor {
         let place = "\(className).addNoise"
         try SampleArithmetic.checkShapes([("original", original), ("noise", noise)], place: place)
-        let alpha = try alphaCumprod(integerTimestep(timestep, place: place), place: place)
+        let alpha = try schedule.alphaCumprod(at: integerTimestep(timestep, place: place), place: place)
         let a = alpha.squareRoot(), b = (1 - alpha).squareRoot()
         return SampleArithmetic.map(original, noise) { x, n in a * x + b * n }
     }

@@ -4,6 +4,14 @@ import Foundation
 /// sigmas `sqrt((1 - ᾱ) / ᾱ)`, computed with the precisions diffusers gets from torch (float32 tensors, a cumulative
 /// product accumulated in float64 and rounded at each element).
 public struct NoiseSchedule: Equatable {
+    /// ᾱ at integer training timestep `t`; throws naming `place` for one outside the training schedule.
+    public func alphaCumprod(at t: Int, place: String) throws -> Float {
+        guard t >= 0, t < count else {
+            throw SchedulerError(place, "timestep \(t) is outside the \(count) training timesteps (check steps_offset)")
+        }
+        return alphasCumprod[t]
+    }
+
     /// β_t for t in 0..<numTrainTimesteps (float32, as diffusers holds them).
     public let betas: [Float]
     /// ᾱ_t = Π_{s≤t} (1 - β_s).
