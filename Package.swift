@@ -3,9 +3,9 @@
 // Layers (see Docs/architecture.md): rorem -> Workbench -> {Lang, Removal, ...} -> NN -> Tensor; Imaging stands apart from Tensor.
 import PackageDescription
 
-/// The numeric targets are optimised even in debug builds: tests exercise removers and the tensor engine
-/// on real sizes, and unoptimised Swift is 20-50x slower there. Overflow and bounds checks stay on.
-let optimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+// No unsafe flags, so that rorem can be used as a dependency. The tests exercise removers and the tensor engine on
+// real sizes, where unoptimised Swift is 20-50x slower: Scripts/test builds and runs them in release with
+// `-Xswiftc -enable-testing` (overflow and bounds checks stay on in release).
 
 let package = Package(
     name: "rorem",
@@ -38,29 +38,29 @@ let package = Package(
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
 
         // What every layer shares: the one seeded generator and the one progress bar. No dependencies.
-        .target(name: "Support", swiftSettings: optimized),
+        .target(name: "Support"),
         // PNG and JPEG codec core in C: libpng and libjpeg report errors by longjmp, which Swift cannot catch.
         .target(name: "CCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Images and masks: codecs, geometry, compositing, quality metrics. No Tensor.
-        .target(name: "Imaging", dependencies: ["CCodecs"], swiftSettings: optimized),
+        .target(name: "Imaging", dependencies: ["CCodecs"]),
         // Tensors on OpenBLAS, reverse-mode autodiff, optimizers, RNG, safetensors.
         // AVX2 + FMA vector kernels in C, chosen at run time (Swift itself is built for baseline x86-64).
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "Tensor", dependencies: ["Support", "CKernels"], swiftSettings: optimized),
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["Support", "CKernels"]),
         // Modules with PyTorch-named parameters, layers, LoRA, checkpoints.
-        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "NN", dependencies: ["Tensor"]),
         // The Remover protocol, classical removers, high-resolution strategy.
-        .target(name: "Removal", dependencies: ["Imaging"], swiftSettings: optimized),
+        .target(name: "Removal", dependencies: ["Imaging"]),
         // Learned models where images meet tensors: the UNet remover, the discriminator, training loops.
-        .target(name: "Learning", dependencies: ["Support", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
+        .target(name: "Learning", dependencies: ["Support", "Imaging", "Removal", "Tensor", "NN"]),
         // The SDXL family from diffusers folders: UNet, VAE, CLIP text encoders and tokenizer, schedulers, pipeline.
-        .target(name: "Diffusion", dependencies: ["Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
+        .target(name: "Diffusion", dependencies: ["Imaging", "Removal", "Tensor", "NN"]),
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
-        .target(name: "Curation", dependencies: ["Support", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
+        .target(name: "Curation", dependencies: ["Support", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]),
         // RORem's rounds as a Swift API: generate, score and annotate, training sources, evaluation (store meets models).
-        .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Curation"], swiftSettings: optimized),
+        .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Curation"]),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
-        .target(name: "Lang", swiftSettings: optimized),
+        .target(name: "Lang"),
         // Review in the browser: several people label one store at once (FlyingFox HTTP server on loopback).
         .target(name: "ReviewWeb", dependencies: ["Curation", "Imaging", .product(name: "FlyingFox", package: "FlyingFox")]),
         // Binds the language to the domain; REPL, notebooks, terminal images.
@@ -71,16 +71,16 @@ let package = Package(
         ]),
 
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
-        .testTarget(name: "RemovalTests", dependencies: ["Removal", "Imaging"], swiftSettings: optimized),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN"], exclude: ["Fixtures"], swiftSettings: optimized),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"], swiftSettings: optimized),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
+        .testTarget(name: "RemovalTests", dependencies: ["Removal", "Imaging"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "NN"], exclude: ["Fixtures"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning", "Rounds"]),
-        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Curation", "Learning", "Removal", "Imaging"], swiftSettings: optimized),
-        .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"], swiftSettings: optimized),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"], swiftSettings: optimized),
-        .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: optimized),
+        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Curation", "Learning", "Removal", "Imaging"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"]),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CLITests", dependencies: ["Imaging", "Learning"]),
         .testTarget(name: "ReviewWebTests", dependencies: ["ReviewWeb", "Curation", "Imaging"]),
     ],

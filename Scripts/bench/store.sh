@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 export ROREM_BENCH_LABELS="${1:-100000}"
 export ROREM_BENCH_PAIRS="${2:-200000}"
-swift build --build-tests
-swift test --skip-build --filter StoreBenchmarkTests 2>&1 | grep -E "^bench |passed|failed|error"
+swift build -c release -Xswiftc -enable-testing --build-tests
+swift test -c release -Xswiftc -enable-testing --skip-build --filter StoreBenchmarkTests 2>&1 | grep -E "^bench |passed|failed|error"

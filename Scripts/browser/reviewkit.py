@@ -21,12 +21,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def rorem_binary():
-    """The rorem executable: $ROREM, else the debug build, else the release build."""
-    for path in (os.environ.get("ROREM"), os.path.join(ROOT, ".build", "debug", "rorem"),
-                 os.path.join(ROOT, ".build", "release", "rorem")):
+    """The rorem executable: $ROREM, else the release build (what Scripts/test makes), else the debug build."""
+    for path in (os.environ.get("ROREM"), os.path.join(ROOT, ".build", "release", "rorem"),
+                 os.path.join(ROOT, ".build", "debug", "rorem")):
         if path and os.access(path, os.X_OK):
             return path
-    raise RuntimeError("rorem is not built: run `swift build` first (or set ROREM)")
+    raise RuntimeError("rorem is not built: run Scripts/test, or swift build -c release -Xswiftc -enable-testing (or set ROREM)")
 
 
 def make_store(folder, count=8, size=96, seed=3, discriminator=True):
