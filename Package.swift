@@ -62,7 +62,7 @@ let package = Package(
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang"),
         // Review in the browser: several people label one store at once (FlyingFox HTTP server on loopback).
-        .target(name: "ReviewWeb", dependencies: ["Curation", "Imaging", .product(name: "FlyingFox", package: "FlyingFox")]),
+        .target(name: "ReviewWeb", dependencies: ["Support", "Curation", "Imaging", .product(name: "FlyingFox", package: "FlyingFox")]),
         // Binds the language to the domain; REPL, notebooks, terminal images.
         .target(name: "Workbench", dependencies: ["Support", "Lang", "Rounds", "Diffusion", "Imaging", "Removal", "Learning", "Curation", "ReviewWeb", "CReadline"]),
         .executableTarget(name: "rorem", dependencies: [
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CLITests", dependencies: ["Imaging", "Learning"]),
-        .testTarget(name: "ReviewWebTests", dependencies: ["ReviewWeb", "Curation", "Imaging"]),
+        .testTarget(name: "ReviewWebTests", dependencies: ["Support", "ReviewWeb", "Curation", "Imaging"]),
     ],
     swiftLanguageModes: [.v5]
 )

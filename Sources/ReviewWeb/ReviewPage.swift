@@ -1,3 +1,5 @@
+import Support
+
 /// The browser review's HTML pages. Every value is escaped with ``HTML/escape(_:)``; the page's script and style
 /// are served by the same server (`/app.js`, `/app.css`), so nothing is fetched from another host.
 enum ReviewPage {

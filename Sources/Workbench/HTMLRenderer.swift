@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// Renders a run notebook as Markdown (outputs after each cell) and as one self-contained HTML page
@@ -71,17 +72,5 @@ enum NotebookRenderer {
         """
     }
 
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { HTML.escape(s) }
 }

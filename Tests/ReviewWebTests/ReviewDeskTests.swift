@@ -1,3 +1,4 @@
+import Support
 import Curation
 import XCTest
 @testable import ReviewWeb

@@ -1,3 +1,4 @@
+import Support
 import Curation
 import Foundation
 import XCTest

@@ -69,11 +69,10 @@ public final class DiffusionRemover: Remover, @unchecked Sendable {
         let (w, h) = modelSize(width: image.width, height: image.height)
         let scaled = rgb.width == w && rgb.height == h ? rgb : try rgb.resized(width: w, height: h, filter: .auto)
         let scaledMask = seen.width == w && seen.height == h ? seen : try seen.resized(width: w, height: h, threshold: 0.01)
-        let bar = ProgressBar(total: 0, label: "denoise \(w)x\(h)", unit: "step", mode: progressMode)
         var stepBar: ProgressBar?
         let output = try pipeline.run(image: Self.tensor(scaled), mask: Self.tensor(scaledMask), settings: settings,
                                       progress: { done, total in
-                                          if stepBar == nil { stepBar = ProgressBar(total: total, label: bar.label, unit: "step", mode: self.progressMode) }
+                                          if stepBar == nil { stepBar = ProgressBar(total: total, label: "denoise \(w)x\(h)", unit: "step", mode: self.progressMode) }
                                           stepBar?.update(done: done)
                                       }, shouldStop: shouldStop)
         var fill = try Self.image(output.image)

@@ -38,10 +38,7 @@ public final class SDXLInpaintPipeline {
         let unet = try Initializer.deferred { try UNet2DConditionModel(config: unetConfig, rng: &rng) }
         try ComponentWeights.load(unet, from: try ComponentWeights.file(in: unetDir, variant: variant), dtype: dtype)
         for lora in loras { try FusedLoRA.fuse(lora.path, into: unet, scale: lora.scale) }
-        let vaeDir = dir.appendingPathComponent("vae").path
-        let vaeConfig = try ConfigFile.load(AutoencoderKLConfig.self, path: vaeDir + "/config.json")
-        let vae = try Initializer.deferred { try AutoencoderKL(config: vaeConfig, rng: &rng) }
-        try ComponentWeights.load(vae, from: try ComponentWeights.file(in: vaeDir, variant: variant), dtype: dtype)
+        let vae = try AutoencoderKL.load(folder: dir.appendingPathComponent("vae").path, variant: variant, dtype: dtype)
         let text = try SDXLPromptEncoder.load(folder: folder)
         let schedulerPath = dir.appendingPathComponent("scheduler").appendingPathComponent("scheduler_config.json").path
         _ = try Schedulers.load(path: schedulerPath)          // fail now, not at the first run

@@ -1,4 +1,4 @@
-/// HTML escaping for every value a page shows.
+/// HTML escaping for every value a page shows: the review page and rendered notebooks.
 public enum HTML {
     /// `text` safe inside element content and quoted attribute values: `& < > " '` become entities.
     public static func escape(_ text: String) -> String {
