@@ -65,9 +65,12 @@ public struct Trainer {
         }
     }
 
-    /// The loop shared by both models: batches in a seeded order, AdamW with the schedule, clipping, progress,
-    /// stopping and checkpoints. `loss(indices, step)` builds the batch and returns the scalar loss.
-    func run(parameters: [Parameter], count: Int, save: (String, [String: String]) throws -> Void,
+    /// The loop every model trains with (the two above, and RORem's discriminator in Rounds): batches of
+    /// `config.batchSize` indices into `0..<count` in a seeded order, AdamW over `parameters` with the warm-up +
+    /// cosine schedule, clipping, progress, stopping, and `save(path, metadata)` at `config.checkpointPath` every
+    /// `checkpointEvery` steps and at the end. `loss(indices, step)` builds the batch and returns the scalar loss
+    /// with its graph.
+    public func run(parameters: [Parameter], count: Int, save: (String, [String: String]) throws -> Void,
              loss: ([Int], Int) throws -> Tensor) throws -> TrainingReport {
         try config.validate()
         guard count > 0 else { throw LearningError.invalidData(what: "training data", reason: "the data source has no samples") }
