@@ -58,7 +58,8 @@ let package = Package(
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
         .target(name: "Curation", dependencies: ["Support", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]),
         // RORem's rounds as a Swift API: generate, score and annotate, training sources, evaluation (store meets models).
-        .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Curation"]),
+        // Its judges: Learning's small discriminator and Diffusion's RORem discriminator (both CandidateScorers).
+        .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Diffusion", "Curation"]),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang"),
         // Review in the browser: several people label one store at once (FlyingFox HTTP server on loopback).
