@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning", "Rounds"]),
-        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Curation", "Learning", "Removal", "Imaging"]),
+        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Curation", "Learning", "Diffusion", "Removal", "Imaging"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -11,7 +11,8 @@ The base can be written first (`--write-base DIR`): the FULL-SIZE SDXL-inpaintin
 channels, VAE, CLIP ViT-L and OpenCLIP bigG text encoders) with random fp16 weights, about 7 GB on disk, built one
 component at a time on the meta device and filled in fp16 so that writing stays under ~8 GB of memory. The tokenizers
 are a toy byte-level vocabulary (the empty prompt needs only its two special tokens). `--config tiny` writes the same
-layout from the tiny test fixture's configs instead (what Scripts/bench/test_discriminator_bench.py runs).
+layout from the tiny test fixture's configs instead (what Scripts/bench/test_discriminator_bench.py runs, with
+`--head-width 64`: a head as wide as the tiny mid block's 32 channels would have one channel per GroupNorm group).
 
 Without `--lora`, both sides time a fresh discriminator: rank-4 LoRA on to_q/k/v/out.0 and a head as wide as the mid
 block (1280 for SDXL, as RORem's file).
@@ -160,6 +161,12 @@ def enable_checkpointing(model):
             m._gradient_checkpointing_func = functools.partial(torch.utils.checkpoint.checkpoint, use_reentrant=False)
 
 
+def variant_of(folder, stem="diffusion_pytorch_model"):
+    """"fp16" when a component folder holds only the fp16 variant of its weights, else None."""
+    plain = any(os.path.exists(os.path.join(folder, f"{stem}.{e}")) for e in ("safetensors", "bin", "safetensors.index.json"))
+    return None if plain else "fp16"
+
+
 def pytorch_bench(args, Disc, sizes):
     import torch
     import torch.nn.functional as F
@@ -169,9 +176,10 @@ def pytorch_bench(args, Disc, sizes):
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
     torch.manual_seed(0)
     log("PyTorch: loading the discriminator (float32)")
-    unet = Disc.from_pretrained(args.base, subfolder="unet", low_cpu_mem_usage=False, torch_dtype=torch.float32)
+    unet = Disc.from_pretrained(args.base, subfolder="unet", low_cpu_mem_usage=False, torch_dtype=torch.float32,
+                                variant=variant_of(os.path.join(args.base, "unet")))
     mid = unet.config.block_out_channels[-1]
-    width = mid
+    width = args.head_width or mid
     cls = None
     if args.lora:
         cls = torch.load(os.path.join(args.lora, "cls_pred_branch.pt"), weights_only=True)
@@ -188,7 +196,8 @@ def pytorch_bench(args, Disc, sizes):
         set_peft_model_state_dict(unet, convert_unet_state_dict_to_peft(state), adapter_name="default")
         unet.load_state_dict(cls, strict=False)
     unet = unet.float()
-    vae = AutoencoderKL.from_pretrained(args.base, subfolder="vae", torch_dtype=torch.float32)
+    vae = AutoencoderKL.from_pretrained(args.base, subfolder="vae", torch_dtype=torch.float32,
+                                        variant=variant_of(os.path.join(args.base, "vae")))
     log("PyTorch: encoding the empty prompt, then releasing the text encoders")
     with torch.no_grad():
         ids = torch.tensor([[520] + [521] * 76])
@@ -264,6 +273,10 @@ def rorem_bench(args, sizes):
            "--batch", ",".join(map(str, sizes)), "--runs", str(args.runs)]
     if args.lora:
         cmd += ["--lora", args.lora]
+    if variant_of(os.path.join(args.base, "unet")):
+        cmd += ["--variant", "fp16"]
+    if args.head_width and not args.lora:
+        cmd += ["--head-width", str(args.head_width)]
     log("rorem: " + " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True, text=True)
     sys.stderr.write(proc.stderr)
@@ -297,6 +310,7 @@ def main():
     ap.add_argument("--write-base", metavar="DIR", help="first write a random base folder to DIR")
     ap.add_argument("--config", choices=["full", "tiny"], default="full", help="architecture --write-base writes")
     ap.add_argument("--lora", help="a RORem discriminator folder (default: a fresh discriminator)")
+    ap.add_argument("--head-width", type=int, help="hidden width of a fresh head (default: the mid block's; tiny bases need 64)")
     ap.add_argument("--rorem", default=os.path.join(repo, ".build", "release", "rorem"), help="the rorem executable")
     ap.add_argument("--resolution", type=int, default=512)
     ap.add_argument("--batch", default="1,4")
@@ -321,10 +335,12 @@ def main():
     print(f"cpu={cpu_model()}")
     print(f"threads={args.threads} resolution={args.resolution} torch={torch.__version__}")
     print(f"{'name':24} {'rorem':>12} {'pytorch':>12} {'ratio':>8}")
+    def fmt(v):
+        return "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))
     for n in names:
         a, b = ours.get(n), theirs.get(n)
         ratio = f"{a / b:.2f}" if isinstance(a, float) and b and n not in ("params", "trainable_params") else ""
-        print(f"{n:24} {a if a is not None else '-':>12} {b if b is not None else '-':>12} {ratio:>8}")
+        print(f"{n:24} {fmt(a):>12} {fmt(b):>12} {ratio:>8}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rorem": ours, "pytorch": theirs, "cpu": cpu_model(), "threads": args.threads}, f, indent=1)

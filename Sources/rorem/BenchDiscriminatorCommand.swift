@@ -20,6 +20,7 @@ struct BenchDiscriminator: ParsableCommand {
     @Option(name: .long, help: "A RORem discriminator folder (pytorch_lora_weights.safetensors, cls_pred_branch.pt).") var lora: String?
     @Option(name: .long, help: "Weight storage of the frozen base: fp32, fp16 or bf16 (default: as stored).") var dtype: String?
     @Option(name: .long, help: "Weights variant to prefer, e.g. fp16.") var variant: String?
+    @Option(name: .long, help: "Hidden width of a fresh head (default: the mid block's width).") var headWidth: Int?
     @Option(name: .long, help: "Image side in pixels.") var resolution: Int = 512
     @Option(name: .long, help: "Training batch sizes, comma-separated.") var batch: String = "1,4"
     @Option(name: .long, help: "Timed runs after one warm-up.") var runs: Int = 1
@@ -36,7 +37,7 @@ struct BenchDiscriminator: ParsableCommand {
             let started = Date()
             let settings = RORemDiscriminator.Settings(resolution: resolution)
             let d = try lora.map { try RORemDiscriminator.load(folder: $0, base: base, dtype: storage, variant: variant, settings: settings) }
-                ?? RORemDiscriminator.fresh(base: base, dtype: storage, variant: variant, settings: settings)
+                ?? RORemDiscriminator.fresh(base: base, headWidth: headWidth, dtype: storage, variant: variant, settings: settings)
             print("load_ms=\(String(format: "%.0f", Date().timeIntervalSince(started) * 1000))")
             let result = try DiscriminatorBenchmark.run(d, batches: sizes.compactMap { $0 }, runs: runs) { printError("bench: \($0)") }
             print("resolution=\(resolution)")

@@ -217,6 +217,29 @@ final class RORemDiscriminatorTests: XCTestCase {
         assertLoadFails(try folder("bad-head", head: bytes), mentions: [RORemDiscriminator.headFile, "cls_pred_branch.4.weight", "[3]", "[64]"])
     }
 
+    /// Same inputs, same scores and gradients, whatever the number of threads.
+    func testScoresAndGradientsDoNotDependOnTheThreadCount() throws {
+        let d = try load()
+        let examples = try (0..<3).map { try triplet($0) }
+        let batch = try examples.prefix(2).enumerated().map { i, t in
+            try d.example(source: t.source, mask: t.mask, result: t.result, label: Float(i % 2))
+        }
+        func run() throws -> ([Double], [[Float]]) {
+            let scores = try d.scores(examples, batchSize: 2)
+            for p in d.trainableParameters { p.zeroGrad() }
+            try d.lossAndGradients(batch: batch)
+            return (scores, d.trainableParameters.map { $0.grad?.values ?? [] })
+        }
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = 1
+        let one = try run()
+        Parallel.threads = 3
+        let three = try run()
+        XCTAssertEqual(one.0, three.0)
+        XCTAssertTrue(one.1 == three.1, "gradients differ between 1 and 3 threads")
+    }
+
     func testResolutionThatTheHeadCannotReduceIsRefused() throws {
         XCTAssertThrowsError(try RORemDiscriminator.load(folder: Self.lora, base: Self.base, variant: "fp16",
                                                           settings: .init(resolution: 32))) { error in
