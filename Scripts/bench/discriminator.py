@@ -117,7 +117,8 @@ def write_base(folder, config):
                        ("text_encoder_2", lambda: CLIPTextModelWithProjection(te2))):
         log(f"writing random {sub} ({config})")
         model = random_fp16(build)
-        model.save_pretrained(os.path.join(folder, sub))
+        # Shards of 1 GB keep serialisation from holding a second copy of the 5 GB UNet.
+        model.save_pretrained(os.path.join(folder, sub), max_shard_size="1GB")
         del model
         gc.collect()
     log(f"base folder written: {folder}")
