@@ -117,8 +117,9 @@ def write_base(folder, config):
                        ("text_encoder_2", lambda: CLIPTextModelWithProjection(te2))):
         log(f"writing random {sub} ({config})")
         model = random_fp16(build)
-        # Shards of 1 GB keep serialisation from holding a second copy of the 5 GB UNet.
-        model.save_pretrained(os.path.join(folder, sub), max_shard_size="1GB")
+        # Shards of 1 GB keep serialisation from holding a second copy of the 5 GB UNet (rorem reads the index);
+        # the text encoders stay single files, as rorem's CLIP loader expects.
+        model.save_pretrained(os.path.join(folder, sub), max_shard_size="1GB" if sub == "unet" else "20GB")
         del model
         gc.collect()
     log(f"base folder written: {folder}")
@@ -309,6 +310,7 @@ def main():
     ap.add_argument("--rorem-model", required=True, help="RORem's model/unet_sdxl_discriminator.py, a checkout or a bare repo")
     ap.add_argument("--base", help="an SDXL-inpainting folder (default: the one --write-base writes)")
     ap.add_argument("--write-base", metavar="DIR", help="first write a random base folder to DIR")
+    ap.add_argument("--write-only", action="store_true", help="stop after --write-base")
     ap.add_argument("--config", choices=["full", "tiny"], default="full", help="architecture --write-base writes")
     ap.add_argument("--lora", help="a RORem discriminator folder (default: a fresh discriminator)")
     ap.add_argument("--head-width", type=int, help="hidden width of a fresh head (default: the mid block's; tiny bases need 64)")
@@ -323,6 +325,8 @@ def main():
     if args.write_base:
         write_base(args.write_base, args.config)
         args.base = args.base or args.write_base
+        if args.write_only:
+            return
     if not args.base:
         ap.error("give --base or --write-base")
     import torch

@@ -33,7 +33,8 @@ extension RORemDiscriminator {
         case bce
     }
 
-    /// The image (1, 3, R, R) and mask inputs for one labelled (source, mask, result) triplet, deterministically.
+    /// One labelled (source, mask, result) triplet in latent space (posterior means, the mask at latent size), as a
+    /// training loop caches it.
     public func example(source: Image, mask: Mask, result: Image, label: Float) throws -> Example {
         Example(resultLatents: try latents(for: result), mask: try maskLatents(for: mask),
                 sourceLatents: try latents(for: source), label: label)
