@@ -58,7 +58,8 @@ let package = Package(
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
         .target(name: "Curation", dependencies: ["Support", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]),
         // RORem's rounds as a Swift API: generate, score and annotate, training sources, evaluation (store meets models).
-        .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Curation"]),
+        // Its judges: Learning's small discriminator and Diffusion's RORem discriminator (both CandidateScorers).
+        .target(name: "Rounds", dependencies: ["Support", "Imaging", "Removal", "Learning", "Diffusion", "Curation"]),
         // The language: scanner, parser, interpreter. Knows nothing of images or models.
         .target(name: "Lang"),
         // Review in the browser: several people label one store at once (FlyingFox HTTP server on loopback).
@@ -77,7 +78,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "LangTests", dependencies: ["Lang"], exclude: ["scripts"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Lang", "Imaging", "Removal", "Curation", "Learning", "Rounds"]),
-        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Curation", "Learning", "Removal", "Imaging"]),
+        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Curation", "Learning", "Diffusion", "Removal", "Imaging"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning", "Imaging", "Removal", "Tensor", "NN"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "NN", "Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "CurationTests", dependencies: ["Curation", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,15 +1,19 @@
 import Curation
+import Diffusion
 import Imaging
 import Learning
 
 /// Anything that scores removal results: higher is better, RORem's discriminators keep results at 0.9 and above.
-/// The miniature judge (`Learning.Discriminator`) conforms; so can RORem's SDXL-based one.
+/// The miniature judge (`Learning.Discriminator`) conforms, and so does RORem's SDXL-based one
+/// (`Diffusion.RORemDiscriminator`, whose scores are RORem's unclamped softplus values).
 public protocol CandidateScorer {
     /// One score per (source, mask, result), in order, computed `batchSize` at a time.
     func scores(_ examples: [(source: Image, mask: Mask, result: Image)], batchSize: Int) throws -> [Double]
 }
 
 extension Discriminator: CandidateScorer {}
+
+extension RORemDiscriminator: CandidateScorer {}
 
 extension Rounds {
     /// `scorer`'s scores for `candidates`, in order; images are decoded 64 candidates at a time.

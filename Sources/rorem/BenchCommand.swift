@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed in-process and print name=value lines.",
-        subcommands: [BenchRemove.self, BenchEngine.self, BenchLoad.self, BenchDiffusion.self]
+        subcommands: [BenchRemove.self, BenchEngine.self, BenchLoad.self, BenchDiffusion.self, BenchDiscriminator.self]
     )
 }
 

@@ -1,4 +1,5 @@
 import Curation
+import Diffusion
 import Foundation
 import Imaging
 import Removal
@@ -61,6 +62,23 @@ final class RoundsAPITests: XCTestCase {
         let labels = try store.labels(by: judge)
         XCTAssertEqual(labels.count, 4)
         XCTAssertEqual(labels.filter { $0.accept == true }.count, 3)
+    }
+
+    /// RORem's discriminator annotates a round through `CandidateScorer` with its raw (softplus) scores.
+    func testRORemDiscriminatorAnnotatesThroughCandidateScorer() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("DiffusionTests/Fixtures/tiny-rorem-discriminator").path
+        let d = try RORemDiscriminator.load(folder: fixtures + "/lora", base: fixtures + "/base", variant: "fp16",
+                                            settings: .init(resolution: 64))
+        let store = try store()
+        let ds = try Synth.make(count: 3, width: 32, height: 32, seed: 4)
+        let cands = try Rounds.generate(store: store, remover: CopyRemover(), model: "copy", dataset: ds, round: 1)
+        let direct = try Rounds.scores(d, cands)      // the batch size annotate uses
+        let judge = Annotator.discriminator("rorem-disc", threshold: 0.5)
+        let summary = try Rounds.annotate(d, cands, store: store, annotator: judge)
+        XCTAssertEqual(summary.labelled, 3)
+        XCTAssertEqual(summary.accepted, direct.filter { $0 >= 0.5 }.count)
+        XCTAssertEqual(try store.labels(by: judge).compactMap(\.score).sorted(), direct.sorted())
     }
 
     func testEvaluateJudgesByOracleAndDiscriminatorWithOneScoringPass() throws {
