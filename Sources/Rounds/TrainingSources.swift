@@ -31,10 +31,7 @@ public enum TrainingSources {
     /// Judged samples: each candidate with the decision `annotator` recorded for it in `store` (1 accept, 0 reject).
     /// Candidates the annotator has not decided are left out; none decided at all is an error.
     public static func judged(_ candidates: [Candidate], store: Store, annotator: Annotator) throws -> InMemoryJudgedData {
-        var decisions: [Int64: Bool] = [:]
-        for label in try store.labels(by: annotator) {
-            if let accept = label.accept { decisions[label.candidateID] = accept }
-        }
+        let decisions = try self.decisions(store: store, annotator: annotator)
         var samples: [JudgedSample] = []
         for c in candidates {
             guard let accept = decisions[c.id] else { continue }
@@ -45,6 +42,15 @@ public enum TrainingSources {
             throw LearningError.invalidData(what: "judged data", reason: "none of the \(candidates.count) candidates has a decision by \(annotator)")
         }
         return InMemoryJudgedData(samples)
+    }
+
+    /// `annotator`'s decisions in `store` by candidate id (true: accepted); labels without a decision are left out.
+    public static func decisions(store: Store, annotator: Annotator) throws -> [Int64: Bool] {
+        var decisions: [Int64: Bool] = [:]
+        for label in try store.labels(by: annotator) {
+            if let accept = label.accept { decisions[label.candidateID] = accept }
+        }
+        return decisions
     }
 
     /// A dataset of (source, mask, result-as-target) pairs made from candidates, named `name`; pair names keep the

@@ -73,27 +73,34 @@ enum ModelPrimitives {
             return .object(RemoverValue(try learning("unet") { try UNetRemover(config: config, seed: s) }))
         })
         i.register(Primitive("discriminator", [Parameter("widths", .list, default: .list([16, 32, 64].map { .number($0) })),
-                                               Parameter("groups", .integer, default: .number(8)), Parameter("resolution", .integer, default: .number(64)),
+                                               Parameter("groups", .integer, default: .number(8)), Parameter("resolution", .integer, default: .nil),
                                                Parameter("seed", .integer, default: .number(0)), Parameter("name", .string, default: .string("disc")),
                                                Parameter("head", .string, default: .string(DiscriminatorHead.strided.rawValue)),
-                                               Parameter("shift_residual", .bool, default: .bool(false))],
-                             summary: "A new removal judge in RORem's shape: scores (source, mask, result) in [0, 1].",
+                                               Parameter("shift_residual", .bool, default: .bool(false)),
+                                               Parameter("base", .string, default: .nil), Parameter("rank", .integer, default: .number(4)),
+                                               Parameter("dtype", .string, default: .nil), Parameter("variant", .string, default: .nil)],
+                             summary: "A new removal judge: the miniature one in RORem's shape (scores in [0, 1]), or with base: RORem's own on an SDXL-inpainting UNet.",
                              help: """
-                             It looks at a square around the mask (with context) resized to resolution (a power of two).
+                             It looks at a square around the mask (with context) resized to resolution (a power of two; default 64).
                              name: the annotator name its labels get in the store (discriminator:NAME).
                              head: "strided" (RORem's: the encoder and stride-2 stages down to one value) or "masked_mean" (a
                              full-resolution quality map, one 3x3 stage per width, averaged over the mask: it learns from a few
                              hundred labelled images where the strided head memorises them; Docs/learning.md).
                              shift_residual: also show it how far the fill is from a shifted copy of the surroundings, which
                              continues bands and lines a smooth prediction blurs (for striped or structured backgrounds).
+                             base: an SDXL-inpainting diffusers folder: RORem's discriminator (its UNet's encoder, a LoRA of rank on
+                             to_q/to_k/to_v/to_out.0, and cls_pred_branch) with fresh adapters and head drawn from seed, to train on
+                             people's labels; resolution then defaults to 512 (RORem's). dtype: f32, f16 or bf16 for the frozen
+                             base weights (default: as the files store them); variant: "fp16" prefers *.fp16.safetensors.
                              """,
-                             example: "let d = discriminator(resolution: 32, name: \"disc-r1\")") { args in
+                             example: "let d = discriminator(resolution: 32, name: \"disc-r1\")") { [unowned session] args in
+            if let base = args["base"].string { return try freshRORem(args, base: session.resolve(base)) }
             let headName = try args.string("head")
             guard let head = DiscriminatorHead(rawValue: headName) else {
                 throw PrimitiveError("discriminator(): head must be one of \(DiscriminatorHead.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(headName)\"")
             }
             let config = DiscriminatorConfig(widths: try integers(args, "widths"), groups: try args.int("groups"),
-                                             resolution: try args.int("resolution"),
+                                             resolution: args["resolution"] == .nil ? 64 : try args.int("resolution"),
                                              shiftResidual: args["shift_residual"] == .bool(true), head: head)
             try checkSize(config.widths, for: "discriminator")
             guard config.resolution <= 1024 else { throw PrimitiveError("discriminator(): resolution must be at most 1024, got \(config.resolution)") }
@@ -135,13 +142,18 @@ enum ModelPrimitives {
     static func registerFiles(in session: Session) {
         let i = session.interpreter
         i.register(Primitive("save_model", [Parameter("model", .either([.object("remover"), .object("discriminator")])), Parameter("path", .string)],
-                             summary: "Writes a learned remover or discriminator to a safetensors checkpoint; returns the path.",
+                             summary: "Writes a learned remover or discriminator to a safetensors checkpoint (RORem's discriminator: a folder in RORem's layout); returns the path.",
+                             help: "RORem's discriminator writes PATH/pytorch_lora_weights.safetensors and PATH/cls_pred_branch.pt, which RORem's own scripts load.",
                              example: "save_model(m, \"runs/unet-r1.safetensors\")") { [unowned session] args in
             let path = session.resolve(try args.string("path"))
             try learning("save_model") {
                 try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 switch args["model"] {
-                case .object(let d as DiscriminatorValue): try d.model.save(path: path, extra: ["rorem.name": d.name])
+                case .object(let d as DiscriminatorValue):
+                    switch d.model {
+                    case .miniature(let m): try m.save(path: path, extra: ["rorem.name": d.name])
+                    case .rorem(let r): try r.save(to: path)
+                    }
                 case .object(let r as RemoverValue):
                     guard let unet = r.remover as? UNetRemover else {
                         throw PrimitiveError("save_model(): the \(r.remover.name) remover has no weights to save; only learned removers (unet) do")
@@ -152,11 +164,25 @@ enum ModelPrimitives {
             }
             return .string(path)
         })
-        i.register(Primitive("load_model", [Parameter("path", .string), Parameter("name", .string, default: .nil)],
-                             summary: "Loads a checkpoint written by save_model or train: a remover or a discriminator, whichever it holds.",
-                             help: "name: for a discriminator, the annotator name its labels get (default: the name it was saved with).",
+        i.register(Primitive("load_model", [Parameter("path", .string), Parameter("name", .string, default: .nil),
+                                            Parameter("base", .string, default: .nil), Parameter("dtype", .string, default: .nil),
+                                            Parameter("variant", .string, default: .nil), Parameter("resolution", .integer, default: .number(512)),
+                                            Parameter("stochastic", .bool, default: .bool(false)), Parameter("seed", .integer, default: .number(0))],
+                             summary: "Loads a checkpoint written by save_model or train: a remover or a discriminator, whichever it holds; a RORem discriminator folder with base:.",
+                             help: """
+                             name: for a discriminator, the annotator name its labels get (default: the name it was saved with).
+                             A folder with pytorch_lora_weights.safetensors and cls_pred_branch.pt (RORem-Discriminator) loads RORem's
+                             discriminator over base: (the SDXL-inpainting diffusers folder). Its options: dtype (f32, f16, bf16 for the
+                             base weights), variant ("fp16"), resolution (512), stochastic: true with seed: samples the VAE posterior and
+                             adds timestep-0 noise as RORem's pipeline does (default: the posterior mean, no noise). Its scores are
+                             RORem's softplus values, which can pass 1; RORem keeps results scoring 0.9 and above.
+                             """,
                              example: "let d = load_model(\"runs/disc-r1.safetensors\")") { [unowned session] args in
             let path = session.resolve(try args.string("path"))
+            if RORemFolder.isDiscriminator(path) { return try loadRORem(args, folder: path, session: session) }
+            if args["base"] != .nil {
+                throw PrimitiveError("load_model(): base: is for a RORem discriminator folder (with \(RORemDiscriminator.loraFile) and \(RORemDiscriminator.headFile)); '\(path)' is not one")
+            }
             return try learning("load_model") {
                 let (file, kind) = try ModelCheckpoint.open(path)
                 if kind == Discriminator.kind {
@@ -168,18 +194,18 @@ enum ModelPrimitives {
         })
         i.register(Primitive("score", [Parameter("disc", .object("discriminator")), Parameter("source", .either([.object("image"), .object("candidates")])),
                                        Parameter("mask", .object("mask"), default: .nil), Parameter("result", .object("image"), default: .nil)],
-                             summary: "A discriminator's estimate in [0, 1] that a removal succeeded: one number, or a list for candidates.",
+                             summary: "A discriminator's estimate that a removal succeeded (the miniature's in [0, 1], RORem's softplus): one number, or a list for candidates.",
                              help: "score(disc, source, mask, result) for one removal; score(disc, cands) for every candidate, in order.",
                              example: "score(d, img, mask, remove(img, mask)) >= 0.9") { args in
             let d = try args.object("disc", as: DiscriminatorValue.self)
             if case .object(let c as CandidatesValue) = args["source"] {
-                return .list(try learning("score") { try Rounds.scores(d.model, c.candidates) }.map { .number($0) })
+                return .list(try learning("score") { try Rounds.scores(d.scorer, c.candidates, batchSize: d.batchSize) }.map { .number($0) })
             }
             guard case .object(let m as MaskValue) = args["mask"], case .object(let r as ImageValue) = args["result"] else {
                 throw PrimitiveError("score(): scoring one image needs mask and result: score(disc, source, mask, result)")
             }
             let source = try args.object("source", as: ImageValue.self).image
-            return .number(try learning("score") { try d.model.score(source: source, mask: m.mask, result: r.image) })
+            return .number(try learning("score") { try d.score(source: source, mask: m.mask, result: r.image) })
         })
     }
 }

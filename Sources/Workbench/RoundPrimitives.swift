@@ -30,7 +30,7 @@ enum RoundPrimitives {
                 throw PrimitiveError("annotate(): threshold must be in 0...1, got \(Value.format(threshold))")
             }
             let annotator = Annotator.discriminator(args["name"].string ?? d.name, threshold: threshold)
-            let s = try ModelPrimitives.learning("annotate") { try Rounds.annotate(d.model, c.candidates, store: c.store, annotator: annotator) }
+            let s = try ModelPrimitives.learning("annotate") { try Rounds.annotate(d.scorer, c.candidates, store: c.store, annotator: annotator) }
             return .record(Record([("labelled", .number(Double(s.labelled))), ("accepted", .number(Double(s.accepted))),
                                    ("accept_rate", s.acceptRate.map { .number($0) } ?? .nil),
                                    ("mean_score", s.meanScore.map { .number($0) } ?? .nil),
@@ -75,7 +75,7 @@ enum RoundPrimitives {
                                                         output: args.interpreter.output)
             var judge: (scorer: CandidateScorer, annotator: Annotator)?
             if case .object(let d as DiscriminatorValue) = args["disc"] {
-                judge = (d.model, Annotator.discriminator(d.name, threshold: threshold))
+                judge = (d.scorer, Annotator.discriminator(d.name, threshold: threshold))
             }
             let e = try ModelPrimitives.learning("evaluate_model") {
                 try Rounds.evaluate(cands.candidates, store: store, name: name, round: round, oracle: rule, judge: judge)

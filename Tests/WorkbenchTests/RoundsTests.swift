@@ -58,7 +58,7 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(oracleLabels.count, 8)
         let auto = try store.labels(by: .discriminator("disc-r1", threshold: 0.5), round: 1).filter { bigIDs.contains($0.candidateID) }
         XCTAssertEqual(auto.count, 12)
-        let expected = try Rounds.scores(d.model, big)
+        let expected = try Rounds.scores(d.scorer, big)
         let byID = Dictionary(uniqueKeysWithValues: auto.map { ($0.candidateID, $0) })
         for (c, score) in zip(big, expected) {
             let label = try XCTUnwrap(byID[c.id])
@@ -103,7 +103,7 @@ final class RoundsTests: XCTestCase {
         XCTAssertEqual(ev["sr_oracle"]?.number, try rate(.oracle()))
         XCTAssertEqual(ev["sr_discriminator"]?.number, try rate(.discriminator("disc-r1")))
         // The expected success rate is the mean of the discriminator's scores of those candidates.
-        let testScores = try Rounds.scores(d.model, testCands)
+        let testScores = try Rounds.scores(d.scorer, testCands)
         XCTAssertEqual(ev["sr_expected"]?.number ?? -1, testScores.reduce(0, +) / 6, accuracy: 1e-12)
         // disc_auc ranks those scores against the oracle's decisions (nil when the oracle decided all one way).
         let verdicts = try store.labels(by: .oracle()).filter { ids.contains($0.candidateID) }

@@ -48,11 +48,10 @@ extension RORemDiscriminator {
         Adam.adamW(parameters: trainableParameters, learningRate: learningRate, weightDecay: weightDecay)
     }
 
-    /// The loss of `batch` and its gradients, accumulated into the trainable parameters' `grad` (call `zeroGrad`
-    /// first, or use `trainStep`). Records a graph whatever the calling thread's `GradMode`; with
+    /// The loss of `batch` as a scalar tensor with its graph (what `Learning.Trainer.run` takes); backward fills the
+    /// trainable parameters' `grad`. Records a graph whatever the calling thread's `GradMode`; with
     /// `gradientCheckpointing` (the default) the encoder recomputes its blocks in backward instead of keeping them.
-    @discardableResult
-    public func lossAndGradients(batch: [Example], loss: Loss = .mse, gradientCheckpointing: Bool = true) throws -> Float {
+    public func loss(batch: [Example], loss: Loss = .mse, gradientCheckpointing: Bool = true) throws -> Tensor {
         guard !batch.isEmpty else { throw PipelineError("training batch", "is empty") }
         guard batch.allSatisfy({ $0.label.isFinite }) else { throw PipelineError("training batch", "labels must be finite") }
         let input = try Tensor.concat(batch.map {
@@ -65,15 +64,24 @@ extension RORemDiscriminator {
         defer { encoder.gradientCheckpointing = previous }
         return try GradMode.withGrad {
             let (context, added) = try conditioning(batch: batch.count)
-            let value: Tensor
             switch loss {
-            case .mse: value = try Tensor.mseLoss(network.forward(input, context: context, added: added), labels)
-            case .bce: value = try Tensor.bceWithLogitsLoss(network.logits(input, context: context, added: added), labels)
+            case .mse: return try Tensor.mseLoss(network.forward(input, context: context, added: added), labels)
+            case .bce: return try Tensor.bceWithLogitsLoss(network.logits(input, context: context, added: added), labels)
             }
-            try value.backward()
-            return value.item
         }
     }
+
+    /// The loss of `batch` and its gradients, accumulated into the trainable parameters' `grad` (call `zeroGrad`
+    /// first, or use `trainStep`).
+    @discardableResult
+    public func lossAndGradients(batch: [Example], loss: Loss = .mse, gradientCheckpointing: Bool = true) throws -> Float {
+        let value = try self.loss(batch: batch, loss: loss, gradientCheckpointing: gradientCheckpointing)
+        try GradMode.withGrad { try value.backward() }
+        return value.item
+    }
+
+    /// The adapters' rank (RORem's: 4); 0 without adapters.
+    public var loraRank: Int { network.adapters.first?.adapter.down.shape[0] ?? 0 }
 
     /// One optimisation step on `batch`: zero the gradients, `lossAndGradients`, `optimizer.step()`; returns the loss.
     @discardableResult
