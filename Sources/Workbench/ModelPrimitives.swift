@@ -94,7 +94,7 @@ enum ModelPrimitives {
                              base weights (default: as the files store them); variant: "fp16" prefers *.fp16.safetensors.
                              """,
                              example: "let d = discriminator(resolution: 32, name: \"disc-r1\")") { [unowned session] args in
-            if let base = args["base"].string { return try freshRORem(args, base: session.resolve(base)) }
+            if let base = args["base"].string { return try freshRORem(args, base: URL(fileURLWithPath: session.resolve(base)).standardized.path) }
             let headName = try args.string("head")
             guard let head = DiscriminatorHead(rawValue: headName) else {
                 throw PrimitiveError("discriminator(): head must be one of \(DiscriminatorHead.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(headName)\"")

@@ -54,7 +54,8 @@ extension ModelPrimitives {
         let name = args["name"].string ?? (folder as NSString).lastPathComponent
         guard !name.isEmpty else { throw PrimitiveError("load_model(): name must not be empty") }
         let model = try learning("load_model") {
-            try RORemDiscriminator.load(folder: folder, base: session.resolve(base), dtype: dtype, variant: variant, settings: settings)
+            try RORemDiscriminator.load(folder: folder, base: URL(fileURLWithPath: session.resolve(base)).standardized.path,
+                                        dtype: dtype, variant: variant, settings: settings)
         }
         return .object(DiscriminatorValue(model, name: name))
     }
