@@ -67,6 +67,7 @@ static struct {
     int (*stream_wait)(odnn_handle);
     int (*stream_destroy)(odnn_handle);
     int (*md_init_by_tag)(odnn_md *, int, const int64_t *, int, int);
+    int (*md_init_by_strides)(odnn_md *, int, const int64_t *, int, const int64_t *);
     size_t (*md_get_size)(const void *);
     int (*md_equal)(const void *, const void *);
     int (*memory_create)(odnn_handle *, const void *, odnn_handle, void *);
@@ -118,6 +119,7 @@ static void load_library(void) {
     RESOLVE(stream_wait, "dnnl_stream_wait");
     RESOLVE(stream_destroy, "dnnl_stream_destroy");
     RESOLVE(md_init_by_tag, "dnnl_memory_desc_init_by_tag");
+    RESOLVE(md_init_by_strides, "dnnl_memory_desc_init_by_strides");
     RESOLVE(md_get_size, "dnnl_memory_desc_get_size");
     RESOLVE(md_equal, "dnnl_memory_desc_equal");
     RESOLVE(memory_create, "dnnl_memory_create");
@@ -265,8 +267,10 @@ static odnn_handle memory_on(const void *md, void *data) {
     return api.memory_create(&m, md, engine, data) == D_SUCCESS ? m : NULL;
 }
 
-// Runs reorders in, the primitive, the reorder out. data[i] is the caller's buffer of operand i.
-static int program_execute(const odnn_program *p, void *const data[3], const float *bias, void *workspace) {
+// Runs reorders in, the primitive, the reorder out. data[i] is the caller's buffer of operand i; with
+// `preblocked`, operand `preblocked - 1` is already in the primitive's layout.
+static int program_execute(const odnn_program *p, void *const data[3], const float *bias, void *workspace,
+                           int preblocked) {
     odnn_handle stream = thread_stream();
     if (!stream) return -1;
     api.omp_set_num_threads(p->threads);   // this thread's OpenMP setting: the handle's fixed count
@@ -284,15 +288,20 @@ static int program_execute(const odnn_program *p, void *const data[3], const flo
     }
     for (int i = 0; i < 3 && status == D_SUCCESS; i++) {
         const odnn_operand *o = &p->operand[i];
-        user[i] = memory_on(&o->user, data[i]);
-        chosen[i] = o->reorder ? memory_on(o->chosen, ws + o->offset) : user[i];
+        if (preblocked == i + 1) {
+            user[i] = memory_on(o->chosen, data[i]);
+            chosen[i] = user[i];
+        } else {
+            user[i] = memory_on(&o->user, data[i]);
+            chosen[i] = o->reorder ? memory_on(o->chosen, ws + o->offset) : user[i];
+        }
         if (!user[i] || !chosen[i]) status = -1;
     }
     if (status == D_SUCCESS && p->has_bias && !(bias_mem = memory_on(&p->bias, (void *)bias))) status = -1;
     // Reorders into the primitive's layouts (made in user scratchpad mode too, so they share the region).
     for (int i = 0; i < 3 && status == D_SUCCESS; i++) {
         const odnn_operand *o = &p->operand[i];
-        if (o->is_output || !o->reorder) continue;
+        if (o->is_output || !o->reorder || preblocked == i + 1) continue;
         odnn_exec_arg args[3] = {{D_ARG_FROM, user[i]}, {D_ARG_TO, chosen[i]}, {D_ARG_SCRATCHPAD, scratch}};
         status = api.primitive_execute(o->reorder, stream, scratch ? 3 : 2, args);
     }
@@ -328,6 +337,14 @@ static int init_plain(odnn_md *md, int ndims, const int64_t *dims, int dtype) {
     return api.md_init_by_tag(md, ndims, dims, dnnl_type(dtype), tags[ndims]);
 }
 
+// An NCHW float32 activation whose channels are `plane` elements apart (a band of rows of a larger image);
+// dense when plane is 0 or H * W.
+static int init_activation(odnn_md *md, const int64_t *dims, long plane) {
+    if (plane <= 0 || plane == dims[2] * dims[3]) return init_plain(md, 4, dims, ODNN_F32);
+    int64_t strides[12] = {dims[1] * plane, plane, dims[3], 1};
+    return api.md_init_by_strides(md, 4, dims, D_DT_F32, strides);
+}
+
 odnn_conv *odnn_conv_create(const odnn_conv_shape *s, char *error, size_t error_size) {
     if (error_size) error[0] = 0;
     if (!odnn_load()) { snprintf(error, error_size, "%s", load_error); return NULL; }
@@ -347,7 +364,7 @@ odnn_conv *odnn_conv_create(const odnn_conv_shape *s, char *error, size_t error_
     int wnd = g > 1 ? 5 : 4;
     if (g == 1) { wei_dims[0] = s->o; wei_dims[1] = s->c; wei_dims[2] = s->kh; wei_dims[3] = s->kw; wei_dims[4] = 0; }
     int64_t strides[12] = {s->stride_h, s->stride_w}, dil[12] = {s->dilation_h - 1, s->dilation_w - 1};
-    int64_t pad[12] = {s->pad_h, s->pad_w};
+    int64_t pad[12] = {s->pad_top, s->pad_w}, pad_r[12] = {s->pad_bottom, s->pad_w};
     // Operands read in the compute type; results (dst, diff_src, diff_weights) are float32 whatever it is.
     odnn_md src_any, wei_any, dst_any, dst_out_any;
     api.md_init_by_tag(&src_any, 4, src_dims, act_t, D_TAG_ANY);
@@ -367,42 +384,42 @@ odnn_conv *odnn_conv_create(const odnn_conv_shape *s, char *error, size_t error_
     int queries[3];
     if (s->kind == ODNN_CONV_FORWARD) {
         status = api.dilated_conv_fwd_init(&desc, D_FORWARD_TRAINING, D_CONV_DIRECT, &src_any, &wei_any,
-                                           s->has_bias ? (const void *)&p->bias : NULL, &dst_out_any, strides, dil, pad, pad);
+                                           s->has_bias ? (const void *)&p->bias : NULL, &dst_out_any, strides, dil, pad, pad_r);
         if (status == D_SUCCESS) status = api.pd_create(&p->pd, &desc, attr, engine, NULL);
         p->has_bias = s->has_bias;
         p->operand[0] = (odnn_operand){.arg = D_ARG_SRC};
         p->operand[1] = (odnn_operand){.arg = D_ARG_WEIGHTS};
         p->operand[2] = (odnn_operand){.arg = D_ARG_DST, .is_output = 1};
-        init_plain(&p->operand[0].user, 4, src_dims, ODNN_F32);
+        init_activation(&p->operand[0].user, src_dims, s->src_plane);
         init_plain(&p->operand[1].user, wnd, wei_dims, s->weights_dtype);
-        init_plain(&p->operand[2].user, 4, dst_dims, ODNN_F32);
+        init_activation(&p->operand[2].user, dst_dims, s->dst_plane);
         queries[0] = D_QUERY_SRC_MD; queries[1] = D_QUERY_WEIGHTS_MD; queries[2] = D_QUERY_DST_MD;
     } else {
         // Backward passes need a forward primitive desc as a hint (the layouts it would use).
         odnn_op_desc fwd;
         status = api.dilated_conv_fwd_init(&fwd, D_FORWARD_TRAINING, D_CONV_DIRECT, &src_any, &wei_any, NULL,
-                                           &dst_any, strides, dil, pad, pad);
+                                           &dst_any, strides, dil, pad, pad_r);
         if (status == D_SUCCESS) status = api.pd_create(&p->forward_hint, &fwd, attr, engine, NULL);
         if (s->kind == ODNN_CONV_BACKWARD_DATA) {
             if (status == D_SUCCESS)
                 status = api.dilated_conv_bwd_data_init(&desc, D_CONV_DIRECT, &src_out_any, &wei_any, &dst_any,
-                                                        strides, dil, pad, pad);
+                                                        strides, dil, pad, pad_r);
             p->operand[0] = (odnn_operand){.arg = D_ARG_DIFF_DST};
             p->operand[1] = (odnn_operand){.arg = D_ARG_WEIGHTS};
             p->operand[2] = (odnn_operand){.arg = D_ARG_DIFF_SRC, .is_output = 1};
-            init_plain(&p->operand[0].user, 4, dst_dims, ODNN_F32);
+            init_activation(&p->operand[0].user, dst_dims, s->dst_plane);
             init_plain(&p->operand[1].user, wnd, wei_dims, s->weights_dtype);
-            init_plain(&p->operand[2].user, 4, src_dims, ODNN_F32);
+            init_activation(&p->operand[2].user, src_dims, s->src_plane);
             queries[0] = D_QUERY_DIFF_DST_MD; queries[1] = D_QUERY_WEIGHTS_MD; queries[2] = D_QUERY_DIFF_SRC_MD;
         } else {
             if (status == D_SUCCESS)
                 status = api.dilated_conv_bwd_weights_init(&desc, D_CONV_DIRECT, &src_any, &wei_out_any, NULL, &dst_any,
-                                                           strides, dil, pad, pad);
+                                                           strides, dil, pad, pad_r);
             p->operand[0] = (odnn_operand){.arg = D_ARG_SRC};
             p->operand[1] = (odnn_operand){.arg = D_ARG_DIFF_DST};
             p->operand[2] = (odnn_operand){.arg = D_ARG_DIFF_WEIGHTS, .is_output = 1};
-            init_plain(&p->operand[0].user, 4, src_dims, ODNN_F32);
-            init_plain(&p->operand[1].user, 4, dst_dims, ODNN_F32);
+            init_activation(&p->operand[0].user, src_dims, s->src_plane);
+            init_activation(&p->operand[1].user, dst_dims, s->dst_plane);
             init_plain(&p->operand[2].user, wnd, wei_dims, ODNN_F32);
             queries[0] = D_QUERY_SRC_MD; queries[1] = D_QUERY_DIFF_DST_MD; queries[2] = D_QUERY_DIFF_WEIGHTS_MD;
         }
@@ -426,5 +443,48 @@ size_t odnn_conv_workspace_size(const odnn_conv *conv) { return conv->p.workspac
 int odnn_conv_execute(const odnn_conv *conv, const void *a, const void *b, const float *bias, void *out,
                       void *workspace) {
     void *data[3] = {(void *)a, (void *)b, out};
-    return program_execute(&conv->p, data, bias, workspace);
+    return program_execute(&conv->p, data, bias, workspace, 0);
+}
+
+// Forward and backward data read the weights as operand 1.
+static int reads_weights(const odnn_conv *conv) { return conv->p.operand[1].arg == D_ARG_WEIGHTS; }
+
+size_t odnn_conv_blocked_weights_size(const odnn_conv *conv) {
+    const odnn_operand *w = &conv->p.operand[1];
+    return reads_weights(conv) && w->reorder ? api.md_get_size(w->chosen) : 0;
+}
+
+int odnn_conv_block_weights(const odnn_conv *conv, const void *weights, void *blocked, void *workspace) {
+    const odnn_program *p = &conv->p;
+    const odnn_operand *w = &p->operand[1];
+    if (!reads_weights(conv) || !w->reorder) return -1;
+    odnn_handle stream = thread_stream();
+    if (!stream) return -1;
+    api.omp_set_num_threads(p->threads);
+    odnn_handle from = memory_on(&w->user, (void *)weights), to = memory_on(w->chosen, blocked), scratch = NULL;
+    size_t scratch_bytes = p->workspace - p->scratch_offset;
+    odnn_md md;
+    int64_t dims[12] = {(int64_t)scratch_bytes};
+    if (scratch_bytes > 0 && api.md_init_by_tag(&md, 1, dims, D_DT_U8, D_TAG_A) == D_SUCCESS)
+        scratch = memory_on(&md, (unsigned char *)workspace + p->scratch_offset);
+    int status = from && to && (scratch || !scratch_bytes) ? D_SUCCESS : -1;
+    if (status == D_SUCCESS) {
+        odnn_exec_arg args[3] = {{D_ARG_FROM, from}, {D_ARG_TO, to}, {D_ARG_SCRATCHPAD, scratch}};
+        status = api.primitive_execute(w->reorder, stream, scratch ? 3 : 2, args);
+    }
+    if (status == D_SUCCESS) status = api.stream_wait(stream);
+    if (from) api.memory_destroy(from);
+    if (to) api.memory_destroy(to);
+    if (scratch) api.memory_destroy(scratch);
+    return status;
+}
+
+int odnn_conv_same_weights_layout(const odnn_conv *a, const odnn_conv *b) {
+    return api.md_equal(a->p.operand[1].chosen, b->p.operand[1].chosen);
+}
+
+int odnn_conv_execute_blocked(const odnn_conv *conv, const void *a, const void *blocked_weights, const float *bias,
+                              void *out, void *workspace) {
+    void *data[3] = {(void *)a, (void *)blocked_weights, out};
+    return program_execute(&conv->p, data, bias, workspace, reads_weights(conv) ? 2 : 0);
 }

@@ -169,11 +169,11 @@ final class ConvBackendTests: XCTestCase {
     func testBF16ComputeWhereTheCPUHasIt() throws {
         try requireOneDNN()
         try XCTSkipUnless(OneDNN.nativeBF16, "this CPU has neither avx512_bf16 nor amx_bf16: oneDNN computes bf16 weights in float32 here (isa \(OneDNN.isa))")
-        let key = OneDNNConv.forwardKeys(n: 1, c: 16, h: 20, w: 20, o: 24, kh: 3, kw: 3, oh: 20, ow: 20,
-                                         geo: ConvGeometry(padding: 1), hasBias: true, weights: .bf16)
-        XCTAssertEqual(key.first?.compute, .bf16)
-        let handle = try XCTUnwrap(OneDNNConv.handle(key[0]), "oneDNN should have a bf16 convolution on isa \(OneDNN.isa)")
-        XCTAssertFalse(handle.implementation.isEmpty)
+        XCTAssertEqual(OneDNNConv.computeTypes(weights: .bf16).first, .bf16)
+        let impl = try XCTUnwrap(OneDNNConv.forwardImplementation(input: [1, 16, 20, 20], weight: [24, 16, 3, 3],
+                                                                  geometry: ConvGeometry(padding: 1), weights: .bf16),
+                                 "oneDNN should have a bf16 convolution on isa \(OneDNN.isa)")
+        XCTAssertTrue(impl.contains("bf16") || impl.contains("amx"), "a bf16 kernel, not the float32 fallback: \(impl)")
     }
 
     func testBackendSwitchReadsTheEnvironment() {
@@ -190,14 +190,37 @@ final class ConvBackendTests: XCTestCase {
         XCTAssertFalse(OneDNN.cpuHasNativeBF16(cpuinfo: ""))
     }
 
-    func testOnlyKernelsThatSplitOutputsRunMultiThreaded() {
-        XCTAssertTrue(OneDNNConv.splitsOnlyOutputs("jit:avx2"))
-        XCTAssertTrue(OneDNNConv.splitsOnlyOutputs("jit_1x1:avx512_core"))
-        XCTAssertTrue(OneDNNConv.splitsOnlyOutputs("jit_dw:avx2"))
-        XCTAssertTrue(OneDNNConv.splitsOnlyOutputs("brgconv:avx512_core_amx"))
-        XCTAssertFalse(OneDNNConv.splitsOnlyOutputs("gemm:jit"))
-        XCTAssertFalse(OneDNNConv.splitsOnlyOutputs("x64:gemm:jit"))
-        XCTAssertFalse(OneDNNConv.splitsOnlyOutputs("ref:any"))
+    func testBandsCoverEveryRowWithTheImagesPadding() throws {
+        // Forward: output rows in order, each band reading the input rows its outputs need.
+        for (h, k, s, p, d) in [(17, 3, 1, 1, 1), (17, 3, 2, 1, 1), (12, 3, 1, 2, 2), (10, 3, 2, 0, 1), (9, 5, 1, 2, 1)] {
+            let oh = ConvGeometry().convOut(h, k, s, p, d)
+            for rows in [1, 3, oh] {
+                let bands = try XCTUnwrap(OneDNNConv.forwardBands(h: h, oh: oh, kh: k, stride: s, pad: p, dilation: d, rowsPerBand: rows))
+                XCTAssertEqual(bands.first?.out.lowerBound, 0)
+                XCTAssertEqual(bands.last?.out.upperBound, oh)
+                for band in bands {
+                    XCTAssertTrue(band.padTop >= 0 && band.padBottom >= 0)
+                    // The band as a convolution of its own yields exactly its output rows.
+                    XCTAssertEqual((band.input.count + band.padTop + band.padBottom - (k - 1) * d - 1) / s + 1, band.out.count,
+                                   "h \(h) k \(k) s \(s) p \(p) d \(d) rows \(rows): \(band)")
+                    XCTAssertEqual(band.input.lowerBound - band.padTop, band.out.lowerBound * s - p)
+                }
+                XCTAssertTrue(zip(bands, bands.dropFirst()).allSatisfy { $0.out.upperBound == $1.out.lowerBound })
+            }
+        }
+        // Input gradient (stride 1): input rows in order, each receiving from every output row that reads it.
+        for (h, k, p, d) in [(17, 3, 1, 1), (12, 3, 2, 2), (9, 5, 0, 1), (10, 1, 0, 1)] {
+            let oh = ConvGeometry().convOut(h, k, 1, p, d)
+            let bands = try XCTUnwrap(OneDNNConv.dataBands(h: h, oh: oh, kh: k, pad: p, dilation: d, rowsPerBand: 3))
+            XCTAssertEqual(bands.first?.input.lowerBound, 0)
+            XCTAssertEqual(bands.last?.input.upperBound, h)
+            for band in bands {
+                let readers = (0..<oh).filter { oy in (0..<k).contains { band.input.contains(oy - p + $0 * d) } }
+                XCTAssertEqual(readers.first, band.out.lowerBound, "\(band)")
+                XCTAssertEqual(readers.last.map { $0 + 1 }, band.out.upperBound, "\(band)")
+                XCTAssertEqual(band.input.count + band.padTop + band.padBottom - (k - 1) * d, band.out.count, "\(band)")
+            }
+        }
     }
 
     func testWeightGradientPiecesDependOnTheShapeOnly() {

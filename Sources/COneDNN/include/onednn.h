@@ -32,10 +32,13 @@ enum {
 };
 
 /// A 2-D convolution as PyTorch's conv2d: src (N, C, H, W), weights (O, C/groups, KH, KW), dst (N, O, OH, OW),
-/// all plain row-major. Padding is symmetric; dilation as PyTorch (1 = none).
+/// row-major. Dilation as PyTorch (1 = none). Rows may be padded unevenly (pad_top, pad_bottom), so that a band
+/// of output rows of a larger image is a convolution of its own; src_plane / dst_plane are then the caller's
+/// channel strides (H * W and OH * OW of the whole image; 0 for a dense tensor).
 typedef struct {
     long n, c, h, w, o, kh, kw, oh, ow;
-    long stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+    long stride_h, stride_w, pad_top, pad_bottom, pad_w, dilation_h, dilation_w, groups;
+    long src_plane, dst_plane;
     int kind;            ///< ODNN_CONV_*
     int has_bias;        ///< forward only: add a float32 bias (O)
     int compute_dtype;   ///< ODNN_F32, or ODNN_BF16 (bf16 operands, f32 accumulation; needs AVX512-BF16 or AMX)
@@ -59,5 +62,16 @@ size_t odnn_conv_workspace_size(const odnn_conv *conv);
 /// b = diff_dst (f32), out = diff_weights (f32, overwritten). Returns 0, or a dnnl_status_t.
 int odnn_conv_execute(const odnn_conv *conv, const void *a, const void *b, const float *bias, void *out,
                       void *workspace);
+
+/// Forward and backward data: bytes of the weights in the layout the convolution reads (0 when that is the
+/// caller's plain layout, which it then reads in place).
+size_t odnn_conv_blocked_weights_size(const odnn_conv *conv);
+/// Writes the caller's plain weights in that layout into `blocked` (converting their dtype on the way).
+int odnn_conv_block_weights(const odnn_conv *conv, const void *weights, void *blocked, void *workspace);
+/// 1 when two handles read their weights in the same layout (so one blocked copy serves both).
+int odnn_conv_same_weights_layout(const odnn_conv *a, const odnn_conv *b);
+/// odnn_conv_execute with b already in the handle's layout (from odnn_conv_block_weights).
+int odnn_conv_execute_blocked(const odnn_conv *conv, const void *a, const void *blocked_weights, const float *bias,
+                              void *out, void *workspace);
 
 #endif
