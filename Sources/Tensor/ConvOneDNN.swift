@@ -16,8 +16,9 @@ import Foundation
 ///
 /// Primitives are created once per (shape, band geometry, pass, dtypes) and cached: creation JIT-compiles
 /// kernels (milliseconds), execution is thread-safe. Operands stay in the engine's plain NCHW / OIHW layouts;
-/// each piece reorders its rows into oneDNN's blocked layouts in a workspace from `ScratchPool` (converting
-/// bf16 / f16 weights on the way, so no float32 copy of a half-precision weight is kept).
+/// each piece reorders its rows into oneDNN's blocked layouts in a workspace from `ScratchPool`. Half-precision
+/// weights are read as stored where the CPU computes bf16, and converted per call otherwise (`withWeights`);
+/// no float32 copy of them is kept.
 enum OneDNNConv {
     /// What a cached handle computes: everything its primitives depend on.
     struct Key: Hashable {
@@ -99,11 +100,22 @@ enum OneDNNConv {
         }
     }
 
-    /// The compute types to try, best first: bf16 for bf16 weights on a CPU with native bf16, then float32
-    /// (reading the weights in their dtype).
+    /// The compute types to try, best first: bf16 for bf16 weights on a CPU with native bf16, then float32.
     static func computeTypes(weights: DType) -> [DType] {
         weights == .bf16 && OneDNN.nativeBF16 ? [.bf16, .f32] : [.f32]
     }
+
+    /// Runs `body` on the weights as the pass reads them: as stored for bf16 compute (no float32 copy); in
+    /// float32 for float32 compute, converting a half-precision weight into scratch for the call (in parallel,
+    /// not kept), because oneDNN 2.6 reorders bf16 to blocked float32 with its reference loop (`simple:any`),
+    /// which took longer than the convolution itself (282 vs 150 ms at 320 channels, 64x64).
+    static func withWeights(_ weight: Tensor, compute: DType, _ body: (UnsafeRawPointer) -> Bool) -> Bool {
+        if compute == .f32 && weight.dtype != .f32 { return weight.withF32 { body(UnsafeRawPointer($0)) } }
+        return weight.withRawBytes { wb in wb.baseAddress.map(body) ?? false }
+    }
+
+    /// The dtype of the weights a pass with this compute type is handed (see `withWeights`).
+    static func weightsRead(_ stored: DType, compute: DType) -> DType { compute == .f32 ? .f32 : stored }
 
     /// A band of rows: output rows `out` computed from input rows `input`, with `padTop` / `padBottom` rows of
     /// zero padding where the band touches the image's edges.
@@ -163,7 +175,7 @@ enum OneDNNConv {
 
     /// Runs `body(blockedWeights?)` with the weights reordered once into the handles' layout when they share one
     /// (nil: each piece reorders them itself, or the layout is the plain one). False when the reorder fails.
-    static func withBlockedWeights(_ weight: Tensor, _ handles: [Handle], _ body: (UnsafeRawPointer?) -> Bool) -> Bool {
+    static func withBlockedWeights(_ weights: UnsafeRawPointer, _ handles: [Handle], _ body: (UnsafeRawPointer?) -> Bool) -> Bool {
         guard let first = handles.first, first.blockedWeightsBytes > 0,
               handles.allSatisfy({ $0 === first || odnn_conv_same_weights_layout(first.pointer, $0.pointer) != 0 }) else {
             return body(nil)
@@ -172,10 +184,7 @@ enum OneDNNConv {
         defer { ScratchPool.shared.give(blocked) }
         let raw = UnsafeMutableRawPointer(blocked.pointer)
         let aligned = raw + (64 - Int(bitPattern: raw) % 64) % 64
-        let done = weight.withRawBytes { wb -> Bool in
-            guard let wp = wb.baseAddress else { return false }
-            return withWorkspace(first.workspaceBytes) { odnn_conv_block_weights(first.pointer, wp, aligned, $0) == 0 }
-        }
+        let done = withWorkspace(first.workspaceBytes) { odnn_conv_block_weights(first.pointer, weights, aligned, $0) == 0 }
         return done && body(UnsafeRawPointer(aligned))
     }
 
@@ -199,11 +208,11 @@ enum OneDNNConv {
         for compute in computeTypes(weights: weight.dtype) {
             let base = Key(n: 1, c: c, h: h, w: wd, o: o, kh: kh, kw: kw, oh: oh, ow: ow, geometry: geo, padTop: 0,
                            padBottom: 0, srcPlane: h * wd, dstPlane: oh * ow, kind: Int32(ODNN_CONV_FORWARD),
-                           hasBias: bias != nil, compute: compute, weights: weight.dtype)
+                           hasBias: bias != nil, compute: compute, weights: weightsRead(weight.dtype, compute: compute))
             guard let handles = handles(for: bands, base: base) else { continue }
-            return withBlockedWeights(weight, handles) { blocked in
-                weight.withRawBytes { wb in
-                    guard let wp = UnsafeRawPointer(blocked) ?? wb.baseAddress else { return false }
+            return withWeights(weight, compute: compute) { plain in
+                withBlockedWeights(plain, handles) { blocked in
+                    let wp = blocked ?? plain
                     return runPieces(n * bands.count) { t in
                         let b = t / bands.count, i = t % bands.count, band = bands[i]
                         return handles[i].execute(x + b * c * h * wd + band.input.lowerBound * wd, wp, bias: bias,
@@ -226,7 +235,7 @@ enum OneDNNConv {
                                        dilation: geo.dilationH, rowsPerBand: oh)?.first else { return nil }
         let base = Key(n: 1, c: c, h: h, w: wd, o: o, kh: kh, kw: kw, oh: oh, ow: ow, geometry: geo,
                        padTop: whole.padTop, padBottom: whole.padBottom, srcPlane: h * wd, dstPlane: oh * ow,
-                       kind: Int32(ODNN_CONV_BACKWARD_DATA), hasBias: false, compute: .f32, weights: w.dtype)
+                       kind: Int32(ODNN_CONV_BACKWARD_DATA), hasBias: false, compute: .f32, weights: .f32)
         // Input gradient: bands of input rows for stride 1 (as the forward's bands of output rows), whole
         // samples otherwise.
         var dataBands: [Band] = [whole]
@@ -261,9 +270,9 @@ enum OneDNNConv {
             let sampleIn = c * h * wd, sampleOut = o * oh * ow
             if let dx {
                 let dxp = dx.storage.pointer
-                ok = withBlockedWeights(w, dataHandles) { blocked in
-                    w.withRawBytes { wb in
-                        guard let wp = UnsafeRawPointer(blocked) ?? wb.baseAddress else { return false }
+                ok = withWeights(w, compute: .f32) { plain in
+                    withBlockedWeights(plain, dataHandles) { blocked in
+                        let wp = blocked ?? plain
                         return runPieces(n * dataBands.count) { t in
                             let b = t / dataBands.count, i = t % dataBands.count, band = dataBands[i]
                             return dataHandles[i].execute(gp + b * sampleOut + band.out.lowerBound * ow, wp, bias: nil,
@@ -325,7 +334,7 @@ enum OneDNNConv {
             let key = Key(n: 1, c: input[1], h: input[2], w: input[3], o: weight[0], kh: weight[2], kw: weight[3],
                           oh: oh, ow: ow, geometry: geo, padTop: whole.padTop, padBottom: whole.padBottom,
                           srcPlane: 0, dstPlane: 0, kind: Int32(ODNN_CONV_FORWARD), hasBias: false, compute: compute,
-                          weights: weights)
+                          weights: weightsRead(weights, compute: compute))
             if let handle = handle(key) { return handle.implementation }
         }
         return nil

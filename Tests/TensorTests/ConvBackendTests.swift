@@ -147,7 +147,7 @@ final class ConvBackendTests: XCTestCase {
         using(.native) { XCTAssertTrue(ConvBackend.status.hasPrefix("native"), ConvBackend.status) }
     }
 
-    func testBF16WeightsReachOneDNNWithoutAFloat32Copy() throws {
+    func testBF16WeightsRunOnOneDNNWithoutAKeptFloat32Copy() throws {
         try requireOneDNN()
         // Weights whose values bf16 holds exactly, so f32 and bf16 storage describe the same convolution.
         let x = rand([1, 16, 20, 20], seed: 41), w32 = rand([24, 16, 3, 3], seed: 42).to(.bf16).to(.f32), b = rand([24], seed: 43)
@@ -155,9 +155,9 @@ final class ConvBackendTests: XCTestCase {
         let geo = ConvGeometry(padding: 1)
         let expected = try using(.native) { try GradMode.noGrad { try Tensor.conv2d(x, weight: w32, bias: b, geometry: geo) } }
         let y = try using(.onednn) { try GradMode.noGrad { try Tensor.conv2d(x, weight: w16, bias: b, geometry: geo) } }
-        XCTAssertFalse(w16.storage.hasFloat32Copy, "oneDNN reads the bf16 weight as stored (converted in its reorder)")
+        XCTAssertFalse(w16.storage.hasFloat32Copy, "the bf16 weight is read as stored or converted per call, never kept in float32")
         XCTAssertNotNil(OneDNNConv.forwardImplementation(input: x.shape, weight: w16.shape, geometry: geo, weights: .bf16),
-                        "oneDNN takes bf16 weights (float32 compute, or bf16 where the CPU has it)")
+                        "oneDNN runs convolutions with bf16 weights (float32 compute, or bf16 where the CPU has it)")
         if OneDNN.nativeBF16 {
             // bf16 compute rounds the activations to bf16 too.
             assertClose(y.values, expected.values, atol: 1e-2, rtol: 1.6e-2, "bf16 compute vs float32")
