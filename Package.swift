@@ -43,10 +43,13 @@ let package = Package(
         .target(name: "CCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Images and masks: codecs, geometry, compositing, quality metrics. No Tensor.
         .target(name: "Imaging", dependencies: ["CCodecs"]),
-        // Tensors on OpenBLAS, reverse-mode autodiff, optimizers, RNG, safetensors.
+        // Tensors on OpenBLAS (and oneDNN for convolutions), reverse-mode autodiff, optimizers, RNG, safetensors.
         // AVX2 + FMA vector kernels in C, chosen at run time (Swift itself is built for baseline x86-64).
         .target(name: "CKernels"),
-        .target(name: "Tensor", dependencies: ["Support", "CKernels"]),
+        // oneDNN 2.x (Debian: libdnnl2) loaded at run time with dlopen, like OpenBLAS: its C API subset is declared
+        // in the target, so neither the header nor the library is needed to build; without it conv2d stays native.
+        .target(name: "COneDNN", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        .target(name: "Tensor", dependencies: ["Support", "CKernels", "COneDNN"]),
         // Modules with PyTorch-named parameters, layers, LoRA, checkpoints.
         .target(name: "NN", dependencies: ["Tensor"]),
         // The Remover protocol, classical removers, high-resolution strategy.

@@ -103,6 +103,15 @@ enum Conv {
 
     /// Gradients of conv2d with respect to x, w and the bias.
     static func backward(x: Tensor, w: Tensor, hasBias: Bool, grad g: Tensor, geo: ConvGeometry, need: [Bool]) -> [Tensor?] {
+        if ConvBackend.current == .onednn,
+           let grads = OneDNNConv.backward(x: x, w: w, hasBias: hasBias, grad: g, geo: geo, need: need) {
+            return grads
+        }
+        return nativeBackward(x: x, w: w, hasBias: hasBias, grad: g, geo: geo, need: need)
+    }
+
+    /// `backward` on the native path: im2col + SGEMM per sample.
+    static func nativeBackward(x: Tensor, w: Tensor, hasBias: Bool, grad g: Tensor, geo: ConvGeometry, need: [Bool]) -> [Tensor?] {
         let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (o, cg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         let (oh, ow) = (g.shape[2], g.shape[3])
@@ -189,7 +198,8 @@ enum Conv {
 
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch): x (N, C, H, W), weight (O, C/groups, kh, kw),
-    /// bias (O) -> (N, O, H', W'), through im2col of bands of output rows and SGEMM (`Conv.tiledForward`).
+    /// bias (O) -> (N, O, H', W'), through oneDNN (`ConvBackend.onednn`) or im2col of bands of output rows and
+    /// SGEMM (`Conv.tiledForward`).
     public static func conv2d(_ x: Tensor, weight w: Tensor, bias: Tensor? = nil, geometry geo: ConvGeometry = ConvGeometry()) throws -> Tensor {
         guard x.rank == 4, w.rank == 4 else {
             throw TensorError("conv2d", "input \(shapeText(x.shape)) and weight \(shapeText(w.shape)) must both be rank 4")
@@ -212,11 +222,18 @@ extension Tensor {
             throw TensorError("conv2d", "kernel \(kh)x\(kw) does not fit input \(h)x\(wd) with this padding/dilation")
         }
         let out = Tensor.empty([n, o, oh, ow])
-        // f16/bf16 operands (weights kept in the dtype of their file) are converted into scratch float32 per call.
-        x.withF32 { xp in w.withF32 { wp in withOptionalF32(bias) { bp in
-            Conv.tiledForward(x: xp, n: n, c: c, h: h, wd: wd, w: wp, o: o, kh: kh, kw: kw, bias: bp, geo: geo,
-                              oh: oh, ow: ow, out: out.storage.pointer)
-        } } }
+        // oneDNN when it is the backend and has the case (it reads f16/bf16 weights as stored); otherwise the
+        // banded path, for which f16/bf16 operands are converted into scratch float32 per call.
+        let done = ConvBackend.current == .onednn && x.withF32 { xp in withOptionalF32(bias) { bp in
+            OneDNNConv.forward(x: xp, n: n, c: c, h: h, wd: wd, weight: w, bias: bp, geo: geo, oh: oh, ow: ow,
+                               out: out.storage.pointer)
+        } }
+        if !done {
+            x.withF32 { xp in w.withF32 { wp in withOptionalF32(bias) { bp in
+                Conv.tiledForward(x: xp, n: n, c: c, h: h, wd: wd, w: wp, o: o, kh: kh, kw: kw, bias: bp, geo: geo,
+                                  oh: oh, ow: ow, out: out.storage.pointer)
+            } } }
+        }
         return record(out, bias.map { [x, w, $0] } ?? [x, w], .conv2d(geo))
     }
 

@@ -64,6 +64,13 @@ public final class TensorStorage {
         return s
     }
 
+    /// Whether a float32 copy of this half-precision buffer is being kept (made by `pointer`).
+    var hasFloat32Copy: Bool {
+        shadowLock.lock()
+        defer { shadowLock.unlock() }
+        return shadow != nil
+    }
+
     /// A new owned buffer with the same contents and dtype.
     public func copy() -> TensorStorage {
         let s = TensorStorage(count: count, dtype: dtype, zeroed: false)

@@ -79,15 +79,25 @@ struct BenchEngine: ParsableCommand {
 
     @Option(name: .long, help: "Timed runs per measurement (median reported).") var runs: Int = 5
     @Option(name: .long, help: "Worker threads (default: every core).") var threads: Int?
+    @Option(name: .long, help: "Convolution backend: onednn or native (default: ROREM_CONV, else oneDNN when installed).")
+    var conv: String?
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let conv, ConvBackend(rawValue: conv) == nil { throw ValidationError("--conv must be onednn or native, not '\(conv)'") }
     }
 
     func run() throws {
         do {
             if let threads { Parallel.threads = threads }
+            if let conv, let backend = ConvBackend(rawValue: conv) {
+                ConvBackend.current = backend
+                if ConvBackend.current != backend { printError("bench: --conv \(conv): \(ConvBackend.status)") }
+            }
+            // Which kernels ran (Scripts/bench/engine puts them in the table's header).
+            print("conv_backend=\(ConvBackend.status)")
+            print("blas_kernels=\(BLAS.coreName)")
             let results = try EngineBenchmark.run(runs: runs) { printError("bench: \($0)") }
             for (name, value) in results {
                 let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.3f", value)
