@@ -209,7 +209,7 @@ enum CLIPTextWeights {
             guard missing.isEmpty, unexpected.isEmpty else {
                 throw TextFolderError(path, "missing tensors \(missing.prefix(5)), unexpected tensors \(unexpected.prefix(5))")
             }
-            for (name, p) in named { try p.replace(with: weights.tensor(fileName(name)).to(dtype), name: name) }
+            for (name, p) in named { try p.replace(with: weights.tensor(fileName(name), dtype: dtype), name: name) }
         } catch let e as TextFolderError {
             throw e
         } catch {
