@@ -37,16 +37,21 @@ final class PipelineMemoryTests: XCTestCase {
         XCTAssertEqual(shadowed(half.unet), [], "UNet weights with a kept float32 copy")
         XCTAssertEqual(shadowed(half.vae), [], "VAE weights with a kept float32 copy")
         XCTAssertFalse(half.promptEncoder.encodersAreLoaded, "the text encoders are released after encoding")
-        XCTAssertEqual(try shadowed(half.promptEncoder.textEncoder) + shadowed(half.promptEncoder.textEncoder2), [])
 
         // The benchmark's path too.
         _ = try DiffusionBenchmark.run(half, resolution: 32, runs: 1)
         XCTAssertEqual(shadowed(half.unet) + shadowed(half.vae), [])
     }
 
-    func testTextEncodersCanBeKept() throws {
-        let pipeline = try SDXLInpaintPipeline.load(folder: DiffusionFixtures.path("tiny-sdxl-inpaint"), releaseTextEncoders: false)
+    /// Kept encoders (bf16) keep no float32 copy either after encoding, with and without guidance.
+    func testTextEncodersCanBeKeptAndStayHalf() throws {
+        let pipeline = try SDXLInpaintPipeline.load(folder: DiffusionFixtures.path("tiny-sdxl-inpaint"), dtype: .bf16,
+                                                    releaseTextEncoders: false)
         _ = try pipeline.promptEncoder.encode(prompt: "a", guidance: false)
+        _ = try pipeline.promptEncoder.encode(prompt: "b", negativePrompt: "c", guidance: true)
         XCTAssertTrue(pipeline.promptEncoder.encodersAreLoaded)
+        let text = try pipeline.promptEncoder.textEncoder, text2 = try pipeline.promptEncoder.textEncoder2
+        XCTAssertTrue((text.parameters + text2.parameters).allSatisfy { $0.dtype == .bf16 })
+        XCTAssertEqual(shadowed(text) + shadowed(text2), [])
     }
 }

@@ -23,7 +23,8 @@ public final class SDXLInpaintPipeline {
     /// Loads `folder` (a diffusers SDXL inpainting or SDXL folder). `unet` replaces its UNet with another folder's
     /// (RORem's scripts swap RORem's `unet/` into the SDXL-inpainting pipeline); `variant: "fp16"` prefers the fp16
     /// weight files; `loras` are fused into the UNet with their scales; `dtype` stores the weights as f32, f16 or bf16
-    /// (nil: as each file stores them). With `releaseTextEncoders` (the default) the text encoders leave memory once
+    /// (nil: as each file stores them; the text encoders keep half-precision files as they are for f32 too). With
+    /// `releaseTextEncoders` (the default) the text encoders leave memory once
     /// a prompt is encoded (its encoding is cached) and are loaded again only for a new prompt.
     public static func load(folder: String, unet unetFolder: String? = nil, variant: String? = nil,
                             loras: [(path: String, scale: Float)] = [], dtype: DType? = nil,
@@ -41,12 +42,13 @@ public final class SDXLInpaintPipeline {
         try ComponentWeights.load(unet, from: try ComponentWeights.file(in: unetDir, variant: variant), dtype: dtype)
         for lora in loras { try FusedLoRA.fuse(lora.path, into: unet, scale: lora.scale) }
         let vae = try AutoencoderKL.load(folder: dir.appendingPathComponent("vae").path, variant: variant, dtype: dtype)
-        let text = try SDXLPromptEncoder.load(folder: folder)
+        // The text encoders run once per prompt: half-precision files stay half (float32 compute reads them through
+        // per-call scratch, with the same results as float32 copies, which would take twice the memory).
+        let text = try SDXLPromptEncoder.load(folder: folder, dtype: dtype == .f32 ? nil : dtype)
         let schedulerPath = dir.appendingPathComponent("scheduler").appendingPathComponent("scheduler_config.json").path
         _ = try Schedulers.load(path: schedulerPath)          // fail now, not at the first run
         let pipeline = SDXLInpaintPipeline(folder: folder, unet: unet, vae: vae, promptEncoder: text, index: index,
                                            schedulerPath: schedulerPath)
-        if let dtype, dtype != .f32 { text.convertEncoders(to: dtype) }
         text.releasesEncodersAfterEncoding = releaseTextEncoders
         return pipeline
     }

@@ -78,7 +78,7 @@ public final class SDXLPromptEncoder {
     /// Loads `tokenizer/`, `text_encoder/`, `tokenizer_2/` and `text_encoder_2/` of a diffusers SDXL folder, and
     /// `force_zeros_for_empty_prompt` from its `model_index.json` (true when absent, the pipeline's default). The
     /// encoders' weights are stored as `dtype`.
-    public static func load(folder: String, dtype: DType = .f32) throws -> SDXLPromptEncoder {
+    public static func load(folder: String, dtype: DType? = .f32) throws -> SDXLPromptEncoder {
         let dir = URL(fileURLWithPath: folder)
         func sub(_ name: String) -> String { dir.appendingPathComponent(name).path }
         var forceZeros = true
@@ -93,6 +93,7 @@ public final class SDXLPromptEncoder {
             }
         }
         let reload: (DType?) throws -> (CLIPTextModel, CLIPTextModelWithProjection) = { converted in
+            // `converted` (set by convertEncoders) wins over the dtype loaded with.
             (try CLIPTextModel.load(folder: sub("text_encoder"), dtype: converted ?? dtype),
              try CLIPTextModelWithProjection.load(folder: sub("text_encoder_2"), dtype: converted ?? dtype))
         }
