@@ -110,7 +110,16 @@ extension Tensor {
     func binary(_ kind: BinaryKind, _ other: Tensor, name: String) throws -> Tensor {
         let outShape = try Broadcast.shape(shape, other.shape, op: name)
         let out = Tensor.empty(outShape)
-        let a = storage.pointer, b = other.storage.pointer, o = out.storage.pointer
+        // Half operands (a bias stored as bf16) are read through per-call float32 scratch, never through
+        // `storage.pointer`, which would keep a float32 copy of the weight alive.
+        withF32 { a in other.withF32 { b in binaryKernel(kind, a, other, b, out) } }
+        return Tensor.record(out, [self, other], .binary(kind))
+    }
+
+    /// out = kind(a, b) with broadcasting, over float32 views of self (`a`) and other (`b`).
+    private func binaryKernel(_ kind: BinaryKind, _ a: UnsafePointer<Float>, _ other: Tensor, _ b: UnsafePointer<Float>,
+                              _ out: Tensor) {
+        let outShape = out.shape, o = out.storage.pointer
         if shape == other.shape {
             Parallel.forChunks(count) { range in
                 for i in range { o[i] = kind.apply(a[i], b[i]) }
@@ -138,7 +147,6 @@ extension Tensor {
                 }
             }
         }
-        return Tensor.record(out, [self, other], .binary(kind))
     }
 
     /// Element-wise sum with broadcasting.

@@ -64,8 +64,9 @@ public final class TensorStorage {
         return s
     }
 
-    /// Whether a float32 copy of this half-precision buffer is being kept (made by `pointer`).
-    var hasFloat32Copy: Bool {
+    /// Whether a float32 copy of this half-precision buffer is being kept (made by a read through `pointer`); the
+    /// inference path checks that no weight keeps one (it would double the weight's memory).
+    public var hasFloat32Shadow: Bool {
         shadowLock.lock()
         defer { shadowLock.unlock() }
         return shadow != nil

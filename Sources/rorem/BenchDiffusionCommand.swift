@@ -19,6 +19,10 @@ struct BenchDiffusion: ParsableCommand {
     @Option(name: .long, help: "Weight storage: fp32, fp16 or bf16 (default: as stored).") var dtype: String?
     @Option(name: .long, help: "Image side in pixels.") var resolution: Int = 512
     @Option(name: .long, help: "Timed runs after one warm-up.") var runs: Int = 1
+    @Option(name: .long, help: "A LoRA file fused into the UNet first (RORem-4S's LCM LoRA).") var lora: String?
+    @Option(name: .customLong("lora-scale"), help: "The LoRA's scale.") var loraScale: Double = 1
+    @Option(name: .long, help: "fp16 prefers the folder's *.fp16.safetensors files.") var variant: String?
+    @Option(name: .long, help: "Worker threads (default: every core).") var threads: Int?
 
     func run() throws {
         var storage: DType?
@@ -26,10 +30,14 @@ struct BenchDiffusion: ParsableCommand {
             guard let d = DType(name: dtype) else { throw ValidationError("--dtype must be fp32, fp16 or bf16") }
             storage = d
         }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads { Parallel.threads = threads }
         do {
             let started = Date()
-            let pipeline = try SDXLInpaintPipeline.load(folder: model, unet: unet, dtype: storage)
+            let pipeline = try SDXLInpaintPipeline.load(folder: model, unet: unet, variant: variant,
+                                                        loras: lora.map { [($0, Float(loraScale))] } ?? [], dtype: storage)
             print("load_ms=\(String(format: "%.0f", Date().timeIntervalSince(started) * 1000))")
+            print("rss_after_load_mb=\(String(format: "%.0f", DiffusionBenchmark.residentMB()))")
             let result = try DiffusionBenchmark.run(pipeline, resolution: resolution, runs: runs) { printError("bench: \($0)") }
             print("resolution=\(resolution)")
             print("dtype=\(dtype ?? "as-stored")")

@@ -53,6 +53,12 @@ struct DiffusionArguments: ParsableArguments {
     @Option(name: .long, help: "fp16 prefers the folder's *.fp16.safetensors files.")
     var variant: String?
 
+    @Option(name: .customLong("denoising-start"), help: "diffusers' denoising_start in (0, 1): continue from the image's latents (refiner-style).")
+    var denoisingStart: Double?
+
+    @Option(name: .customLong("vae-tiling"), help: "auto (tiled VAE above 1024 px), on or off.")
+    var vaeTiling: String = "auto"
+
     /// The remover these options describe; a SIGINT stops it between denoising steps.
     func remover() throws -> DiffusionRemover {
         guard let model else { throw ValidationError("--method diffusion needs --model DIR (a diffusers folder)") }
@@ -61,6 +67,8 @@ struct DiffusionArguments: ParsableArguments {
         o.strength = strength; o.guidance = guidance; o.prompt = prompt; o.negativePrompt = negativePrompt; o.seed = seed
         o.resolution = resolution; o.variant = variant
         try o.set("strategy", strategy)
+        try o.set("vae_tiling", vaeTiling)
+        o.denoisingStart = denoisingStart
         if let dtype { try o.set("dtype", dtype) }
         signal(SIGINT) { _ in
             if interruptRequested { Foundation.exit(130) }

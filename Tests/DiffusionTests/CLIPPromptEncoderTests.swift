@@ -74,6 +74,33 @@ final class CLIPPromptEncoderTests: XCTestCase {
         assertTensorClose(c.promptEmbeds, a.promptEmbeds, atol: 0.05, rtol: 0.05, "bf16 prompt embeds")
     }
 
+    /// With `releasesEncodersAfterEncoding`, the encoders leave memory once a prompt is encoded and come back (in
+    /// the dtype asked for) for a new prompt, with the same numbers; encoders built from parts cannot be released.
+    func testEncodersAreReleasedAfterEncodingAndReloaded() throws {
+        let encoder = try SDXLPromptEncoder.load(folder: CLIPFixtures.tinyFolder)
+        let kept = try encoder.encode(prompt: "a ladybird", guidance: false)
+        encoder.clearCache()
+        encoder.releasesEncodersAfterEncoding = true
+        XCTAssertTrue(encoder.encodersAreLoaded)
+        let first = try encoder.encode(prompt: "a ladybird", guidance: false)
+        XCTAssertFalse(encoder.encodersAreLoaded)
+        XCTAssertEqual(first.promptEmbeds.values, kept.promptEmbeds.values)
+        XCTAssertEqual(try encoder.encode(prompt: "a ladybird", guidance: false).promptEmbeds.values, kept.promptEmbeds.values)
+        XCTAssertFalse(encoder.encodersAreLoaded, "a cached prompt loads nothing")
+        encoder.convertEncoders(to: .bf16)
+        let other = try encoder.encode(prompt: "a stem", guidance: true)
+        XCTAssertFalse(encoder.encodersAreLoaded)
+        XCTAssertNotNil(other.negativePromptEmbeds)
+        XCTAssertTrue(try encoder.textEncoder.parameters.allSatisfy { $0.dtype == .bf16 }, "reloaded in the dtype asked for")
+
+        let parts = try SDXLPromptEncoder(tokenizer: encoder.tokenizer, textEncoder: encoder.textEncoder,
+                                          tokenizer2: encoder.tokenizer2, textEncoder2: encoder.textEncoder2)
+        XCTAssertFalse(parts.releaseEncoders())
+        parts.releasesEncodersAfterEncoding = true
+        _ = try parts.encode(prompt: "a stem", guidance: false)
+        XCTAssertTrue(parts.encodersAreLoaded)
+    }
+
     func testMismatchedTokenizerLengthsAreRefused() throws {
         let dir = try CLIPFixtures.copy("tiny_sdxl_text", self)
         let config = dir.appendingPathComponent("tokenizer_2/tokenizer_config.json")
@@ -90,13 +117,13 @@ final class CLIPPromptEncoderTests: XCTestCase {
     func testTinyInpaintingFolderLoads() throws {
         let folder = DiffusionFixtures.path("tiny-sdxl-inpaint")
         let encoder = try SDXLPromptEncoder.load(folder: folder)
-        let width = encoder.textEncoder.config.hiddenSize + encoder.textEncoder2.config.hiddenSize
+        let width = try encoder.textEncoder.config.hiddenSize + encoder.textEncoder2.config.hiddenSize
         let e = try encoder.encode(prompt: "remove the object", negativePrompt: "an object", guidance: true)
         XCTAssertEqual(e.promptEmbeds.shape, [1, 77, width])
-        XCTAssertEqual(e.pooledPromptEmbeds.shape, [1, encoder.textEncoder2.config.projectionDim])
+        XCTAssertEqual(e.pooledPromptEmbeds.shape, [1, try encoder.textEncoder2.config.projectionDim])
         XCTAssertEqual(e.negativePromptEmbeds?.shape, [1, 77, width])
         let half = try SDXLPromptEncoder.load(folder: folder, dtype: .bf16)
-        XCTAssertTrue((half.textEncoder.parameters + half.textEncoder2.parameters).allSatisfy { $0.dtype == .bf16 })
+        XCTAssertTrue(try (half.textEncoder.parameters + half.textEncoder2.parameters).allSatisfy { $0.dtype == .bf16 })
         let h = try half.encode(prompt: "remove the object", negativePrompt: "an object", guidance: true)
         assertTensorClose(h.promptEmbeds, e.promptEmbeds, atol: 0.05, rtol: 0.05, "bf16 prompt embeds")
     }

@@ -155,7 +155,7 @@ final class ConvBackendTests: XCTestCase {
         let geo = ConvGeometry(padding: 1)
         let expected = try using(.native) { try GradMode.noGrad { try Tensor.conv2d(x, weight: w32, bias: b, geometry: geo) } }
         let y = try using(.onednn) { try GradMode.noGrad { try Tensor.conv2d(x, weight: w16, bias: b, geometry: geo) } }
-        XCTAssertFalse(w16.storage.hasFloat32Copy, "the bf16 weight is read as stored or converted per call, never kept in float32")
+        XCTAssertFalse(w16.storage.hasFloat32Shadow, "the bf16 weight is read as stored or converted per call, never kept in float32")
         XCTAssertNotNil(OneDNNConv.forwardImplementation(input: x.shape, weight: w16.shape, geometry: geo, weights: .bf16),
                         "oneDNN runs convolutions with bf16 weights (float32 compute, or bf16 where the CPU has it)")
         if OneDNN.nativeBF16 {

@@ -16,6 +16,14 @@ public enum DiffusionBenchmark {
         }
     }
 
+    /// The process's resident set now (Linux `VmRSS`), in MB; 0 where /proc is missing.
+    public static func residentMB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
+    }
+
     /// Runs each part once to warm up, then `runs` times, on `pipeline` at `resolution` x `resolution`.
     public static func run(_ pipeline: SDXLInpaintPipeline, resolution: Int, runs: Int = 1, seed: UInt64 = 0,
                            log: (String) -> Void = { _ in }) throws -> Result {
@@ -46,7 +54,10 @@ public enum DiffusionBenchmark {
             log("\(name): \(times.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms")
             return m
         }
-        r.unetStepMs = try median("unet step") { _ = try unet(latents, timestep: 999, encoderHiddenStates: embeddings.promptEmbeds, added: added) }
+        log("resident after encoding the prompt: \(String(format: "%.0f", residentMB())) MB (text encoders loaded: \(pipeline.promptEncoder.encodersAreLoaded))")
+        r.unetStepMs = try median("unet step") {
+            _ = try GradMode.noGrad { try unet(latents, timestep: 999, encoderHiddenStates: embeddings.promptEmbeds, added: added) }
+        }
         r.vaeEncodeMs = try median("vae encode") { _ = try GradMode.noGrad { try pipeline.vae.encode(image * 2 - 1) } }
         let z = generator.randn([1, pipeline.vae.config.latentChannels, l, l])
         r.vaeDecodeMs = try median("vae decode") { _ = try GradMode.noGrad { try pipeline.vae.decode(z) } }

@@ -26,12 +26,17 @@ public struct DiffusionOptions: Hashable, Sendable {
     public var strategy = DiffusionRemover.Strategy.crop
     public var resolution = 512
     public var dilate = 0
+    /// diffusers' `denoising_start` (a refiner-style run from the image's latents); nil for none.
+    public var denoisingStart: Double? = nil
+    /// Tiled VAE: `auto` (above 1024 px), `on` or `off`.
+    public var vaeTiling = InpaintSettings.VAETiling.auto
 
     public init(folder: String) { self.folder = folder }
 
     /// The names `set(_:_:)` accepts.
     public static let names = ["unet", "lora", "lora_scale", "variant", "dtype", "scheduler", "steps", "strength", "guidance",
-                               "prompt", "negative_prompt", "seed", "strategy", "resolution", "dilate"]
+                               "prompt", "negative_prompt", "seed", "strategy", "resolution", "dilate", "denoising_start",
+                               "vae_tiling"]
 
     /// Sets option `name` from text (the CLI) or a number's text; throws naming the option and the accepted values.
     public mutating func set(_ name: String, _ text: String) throws {
@@ -69,6 +74,12 @@ public struct DiffusionOptions: Hashable, Sendable {
             strategy = s
         case "resolution": resolution = try integer()
         case "dilate": dilate = try integer()
+        case "denoising_start": denoisingStart = text.isEmpty ? nil : try number()
+        case "vae_tiling":
+            guard let t = InpaintSettings.VAETiling(rawValue: text) else {
+                throw PipelineError(name, "must be auto, on or off, got '\(text)'")
+            }
+            vaeTiling = t
         default:
             throw PipelineError(name, "is not a diffusion option (options: \(Self.names.joined(separator: ", ")))")
         }
@@ -76,8 +87,11 @@ public struct DiffusionOptions: Hashable, Sendable {
 
     /// The per-run settings.
     public var settings: InpaintSettings {
-        InpaintSettings(prompt: prompt, negativePrompt: negativePrompt, steps: steps, strength: strength, guidance: guidance,
-                        seed: seed, scheduler: scheduler)
+        var s = InpaintSettings(prompt: prompt, negativePrompt: negativePrompt, steps: steps, strength: strength,
+                                guidance: guidance, seed: seed, scheduler: scheduler)
+        s.denoisingStart = denoisingStart
+        s.vaeTiling = vaeTiling
+        return s
     }
 }
 

@@ -23,9 +23,12 @@ public final class SDXLInpaintPipeline {
     /// Loads `folder` (a diffusers SDXL inpainting or SDXL folder). `unet` replaces its UNet with another folder's
     /// (RORem's scripts swap RORem's `unet/` into the SDXL-inpainting pipeline); `variant: "fp16"` prefers the fp16
     /// weight files; `loras` are fused into the UNet with their scales; `dtype` stores the weights as f32, f16 or bf16
-    /// (nil: as each file stores them).
+    /// (nil: as each file stores them; the text encoders keep half-precision files as they are for f32 too). With
+    /// `releaseTextEncoders` (the default) the text encoders leave memory once
+    /// a prompt is encoded (its encoding is cached) and are loaded again only for a new prompt.
     public static func load(folder: String, unet unetFolder: String? = nil, variant: String? = nil,
-                            loras: [(path: String, scale: Float)] = [], dtype: DType? = nil) throws -> SDXLInpaintPipeline {
+                            loras: [(path: String, scale: Float)] = [], dtype: DType? = nil,
+                            releaseTextEncoders: Bool = true) throws -> SDXLInpaintPipeline {
         let index = try ModelIndex.load(folder: folder)
         try index.validateSDXL(folder: folder, replaced: unetFolder == nil ? [] : ["unet"])
         let dir = URL(fileURLWithPath: folder)
@@ -39,12 +42,14 @@ public final class SDXLInpaintPipeline {
         try ComponentWeights.load(unet, from: try ComponentWeights.file(in: unetDir, variant: variant), dtype: dtype)
         for lora in loras { try FusedLoRA.fuse(lora.path, into: unet, scale: lora.scale) }
         let vae = try AutoencoderKL.load(folder: dir.appendingPathComponent("vae").path, variant: variant, dtype: dtype)
-        let text = try SDXLPromptEncoder.load(folder: folder)
+        // The text encoders run once per prompt: half-precision files stay half (float32 compute reads them through
+        // per-call scratch, with the same results as float32 copies, which would take twice the memory).
+        let text = try SDXLPromptEncoder.load(folder: folder, dtype: dtype == .f32 ? nil : dtype)
         let schedulerPath = dir.appendingPathComponent("scheduler").appendingPathComponent("scheduler_config.json").path
         _ = try Schedulers.load(path: schedulerPath)          // fail now, not at the first run
         let pipeline = SDXLInpaintPipeline(folder: folder, unet: unet, vae: vae, promptEncoder: text, index: index,
                                            schedulerPath: schedulerPath)
-        if let dtype, dtype != .f32 { text.convertEncoders(to: dtype) }
+        text.releasesEncodersAfterEncoding = releaseTextEncoders
         return pipeline
     }
 
@@ -100,7 +105,7 @@ public final class SDXLInpaintPipeline {
         let cfg = s.guidance > 1 && unet.config.timeCondProjDim == nil
         let embeddings = try promptEncoder.encode(prompt: s.prompt, negativePrompt: s.negativePrompt, guidance: cfg)
         let scheduler = try Schedulers.load(path: schedulerPath, choice: s.scheduler)
-        let timesteps = try scheduler.prepare(steps: s.steps, strength: s.strength)
+        let timesteps = try scheduler.prepare(steps: s.steps, strength: s.strength, denoisingStart: s.denoisingStart)
         let generator = TorchGenerator(seed: s.seed)
         let latentShape = [1, vae.config.latentChannels, h / f, w / f]
 
@@ -110,20 +115,27 @@ public final class SDXLInpaintPipeline {
         let masked = try initImage * Self.mapped(binary) { 1 - $0 }                                 // image * (mask < 0.5)
         let isStrengthMax = s.strength == 1.0
         let blending = unet.config.inChannels == 4
+        // denoising_start: the run continues from the image's latents as they are (diffusers' add_noise=False).
+        let addNoise = s.denoisingStart == nil
+        let tiling = s.vaeTiling.tiles(width: w, height: h) ? AutoencoderKL.Tiling(for: vae.config) : nil
 
         var imageLatents: Tensor?
-        if blending || !isStrengthMax {
-            imageLatents = try encodeSample(initImage, generator)
+        if blending || !isStrengthMax || !addNoise {
+            imageLatents = try encodeSample(initImage, generator, tiling: tiling)
         }
         let noise = generator.randn(latentShape)
         var latents: Tensor
-        if isStrengthMax {
+        if let imageLatents, !addNoise {
+            latents = imageLatents
+        } else if isStrengthMax {
             latents = noise * scheduler.initNoiseSigma
+        } else if let imageLatents {
+            latents = try scheduler.addNoise(original: imageLatents, noise: noise, timestep: timesteps[0])
         } else {
-            latents = try scheduler.addNoise(original: imageLatents!, noise: noise, timestep: timesteps[0])
+            throw PipelineError("strength", "\(s.strength) < 1 starts from the image's latents, and none were encoded")
         }
         let maskLatents = try Self.nearest(binary, height: h / f, width: w / f)           // (1, 1, h, w)
-        let maskedLatents = try encodeSample(masked, generator)                            // (1, 4, h, w)
+        let maskedLatents = try encodeSample(masked, generator, tiling: tiling)            // (1, 4, h, w)
 
         let ids = index.requiresAestheticsScore
             ? [Float(h), Float(w), 0, 0, Float(s.aestheticScore)] : [Float(h), Float(w), 0, 0, Float(h), Float(w)]
@@ -164,7 +176,7 @@ public final class SDXLInpaintPipeline {
         }
         var decoded = Tensor(zeros: [0])
         if decode {
-            let x = try vae.decode(vae.unscaledLatents(latents))                            // (1, 3, H, W) in [-1, 1]
+            let x = try vae.decode(vae.unscaledLatents(latents), tiling: tiling)             // (1, 3, H, W) in [-1, 1]
             decoded = Self.mapped(x) { Swift.min(Swift.max($0 / 2 + 0.5, 0), 1) }
         }
         return Output(image: decoded, latents: latents, timesteps: timesteps)
@@ -172,8 +184,8 @@ public final class SDXLInpaintPipeline {
 
     /// `scaling_factor * sample` of the VAE's posterior for `x`, the noise drawn from `generator` (diffusers'
     /// `_encode_vae_image` with `retrieve_latents(sample_mode="sample")`).
-    private func encodeSample(_ x: Tensor, _ generator: TorchGenerator) throws -> Tensor {
-        let posterior = try vae.encode(x)
+    private func encodeSample(_ x: Tensor, _ generator: TorchGenerator, tiling: AutoencoderKL.Tiling?) throws -> Tensor {
+        let posterior = try vae.encode(x, tiling: tiling)
         let z = try posterior.sample(noise: generator.randn(posterior.mean.shape))
         return z * vae.config.scalingFactor
     }

@@ -74,16 +74,36 @@ extension Scheduler {
         return (Array(timesteps[first...]), steps - start)
     }
 
-    /// `setTimesteps(steps)` followed by `timesteps(forStrength:steps:)`; throws, as the pipeline does, when no
-    /// step is left, and for a strength outside [0, 1].
-    public func prepare(steps: Int, strength: Double = 1) throws -> [Float] {
+    /// The timesteps a run that starts at `denoisingStart` (in (0, 1): the fraction of the noise schedule already
+    /// denoised, e.g. by a base model before a refiner) keeps, as `get_timesteps(denoising_start=)` chooses them
+    /// after `setTimesteps`: those below the cutoff `round(T - denoisingStart T)` (T training timesteps, Python's
+    /// round half to even), one more for a second-order scheduler when the count is even, taken from the end; the
+    /// first kept index becomes the begin index. Strength plays no part.
+    public func timesteps(forDenoisingStart denoisingStart: Double) -> (timesteps: [Float], steps: Int) {
+        let total = Double(schedule.count)
+        let cutoff = Float((total - denoisingStart * total).rounded(.toNearestOrEven))
+        var count = timesteps.filter { $0 < cutoff }.count
+        if order == 2, count % 2 == 0 { count += 1 }
+        let start = Swift.max(timesteps.count - Swift.min(count, timesteps.count), 0)
+        if supportsBeginIndex { setBeginIndex(start) }
+        return (Array(timesteps[start...]), count)
+    }
+
+    /// `setTimesteps(steps)` followed by `timesteps(forStrength:steps:)`, or by `timesteps(forDenoisingStart:)`
+    /// when `denoisingStart` is given; throws, as the pipeline does, when no step is left, for a strength outside
+    /// [0, 1] and for a `denoisingStart` outside (0, 1).
+    public func prepare(steps: Int, strength: Double = 1, denoisingStart: Double? = nil) throws -> [Float] {
         guard strength >= 0, strength <= 1 else {
             throw SchedulerError(className, "strength must be in [0, 1], found \(strength)")
         }
+        if let denoisingStart, !(denoisingStart > 0 && denoisingStart < 1) {
+            throw SchedulerError(className, "denoising_start must be in (0, 1), found \(denoisingStart)")
+        }
         try setTimesteps(steps)
-        let (kept, count) = timesteps(forStrength: strength, steps: steps)
+        let (kept, count) = denoisingStart.map { timesteps(forDenoisingStart: $0) } ?? timesteps(forStrength: strength, steps: steps)
         guard count >= 1, !kept.isEmpty else {
-            throw SchedulerError(className, "strength \(strength) with \(steps) steps leaves \(count) steps; at least 1 is needed")
+            let cause = denoisingStart.map { "denoising_start \($0)" } ?? "strength \(strength)"
+            throw SchedulerError(className, "\(cause) with \(steps) steps leaves \(count) steps; at least 1 is needed")
         }
         return kept
     }

@@ -123,8 +123,8 @@ public final class CLIPTextModel: CLIPTextEncoder {
     }
 
     /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`, stored
-    /// as `dtype`; errors name the file and the key or tensor.
-    public static func load(folder: String, dtype: DType = .f32) throws -> CLIPTextModel {
+    /// as `dtype` (nil: as the file stores them, zero-copy views); errors name the file and the key or tensor.
+    public static func load(folder: String, dtype: DType? = .f32) throws -> CLIPTextModel {
         let config = try CLIPTextConfig.load(URL(fileURLWithPath: folder).appendingPathComponent("config.json").path)
         var rng = RNG(seed: 0)
         let model = Initializer.deferred { CLIPTextModel(config, rng: &rng) }
@@ -156,8 +156,8 @@ public final class CLIPTextModelWithProjection: CLIPTextEncoder {
     }
 
     /// Loads `config.json` and the weights (`model.safetensors`, else `model.fp16.safetensors`) of `folder`, stored
-    /// as `dtype`; errors name the file and the key or tensor.
-    public static func load(folder: String, dtype: DType = .f32) throws -> CLIPTextModelWithProjection {
+    /// as `dtype` (nil: as the file stores them, zero-copy views); errors name the file and the key or tensor.
+    public static func load(folder: String, dtype: DType? = .f32) throws -> CLIPTextModelWithProjection {
         let config = try CLIPTextConfig.load(URL(fileURLWithPath: folder).appendingPathComponent("config.json").path)
         var rng = RNG(seed: 0)
         let model = Initializer.deferred { CLIPTextModelWithProjection(config, rng: &rng) }
@@ -190,7 +190,7 @@ enum CLIPTextWeights {
     }
 
     /// Loads every parameter of `module` by name from the folder's weights; the names must match exactly.
-    static func load(_ module: Module, folder: String, dtype: DType) throws {
+    static func load(_ module: Module, folder: String, dtype: DType?) throws {
         let path = try file(in: folder)
         do {
             let weights = try SafeTensorsFile(path: path)
@@ -209,7 +209,7 @@ enum CLIPTextWeights {
             guard missing.isEmpty, unexpected.isEmpty else {
                 throw TextFolderError(path, "missing tensors \(missing.prefix(5)), unexpected tensors \(unexpected.prefix(5))")
             }
-            for (name, p) in named { try p.replace(with: weights.tensor(fileName(name)).to(dtype), name: name) }
+            for (name, p) in named { try p.replace(with: weights.tensor(fileName(name), dtype: dtype), name: name) }
         } catch let e as TextFolderError {
             throw e
         } catch {

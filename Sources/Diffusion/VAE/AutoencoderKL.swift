@@ -70,6 +70,12 @@ public final class AutoencoderKL: Module {
     /// The posterior of images (N, in_channels, H, W) in [-1, 1]; tiled when `tiling` is set and a side exceeds
     /// its tile.
     public func encode(_ images: Tensor) throws -> DiagonalGaussianDistribution {
+        try encode(images, tiling: tiling)
+    }
+
+    /// The posterior of images (N, in_channels, H, W) in [-1, 1], tiled with `tiling` (not the model's setting)
+    /// when it is given and a side exceeds its tile.
+    public func encode(_ images: Tensor, tiling: Tiling?) throws -> DiagonalGaussianDistribution {
         try checkInput(images, channels: config.inChannels, what: "images")
         return try GradMode.noGrad {
             if let tiling, images.shape[2] > tiling.sampleMinSize || images.shape[3] > tiling.sampleMinSize {
@@ -82,6 +88,12 @@ public final class AutoencoderKL: Module {
     /// Images (N, out_channels, h f, w f) from latents (N, latent_channels, h, w) (unscaled: divide the denoiser's
     /// latents by the scaling factor first, `unscaledLatents`); tiled when `tiling` is set and a side exceeds its tile.
     public func decode(_ latents: Tensor) throws -> Tensor {
+        try decode(latents, tiling: tiling)
+    }
+
+    /// Images from latents, tiled with `tiling` (not the model's setting) when it is given and a side exceeds its
+    /// tile.
+    public func decode(_ latents: Tensor, tiling: Tiling?) throws -> Tensor {
         try checkInput(latents, channels: config.latentChannels, what: "latents")
         return try GradMode.noGrad {
             if let tiling, latents.shape[2] > tiling.latentMinSize || latents.shape[3] > tiling.latentMinSize {

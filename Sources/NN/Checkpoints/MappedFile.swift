@@ -13,6 +13,8 @@ public final class MappedFile: @unchecked Sendable {
     /// Number of bytes.
     public let count: Int
     private let release: () -> Void
+    /// Whether `base` is a file mapping (pages can be dropped and read again from the file).
+    private let isMapping: Bool
 
     /// Maps the file at `path`; `label` names it in errors (default: the path in quotes).
     public init(path: String, label: String? = nil) throws {
@@ -30,6 +32,7 @@ public final class MappedFile: @unchecked Sendable {
             let p = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
             base = UnsafeRawPointer(p)
             release = { p.deallocate() }
+            isMapping = false
             return
         }
         guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
@@ -37,6 +40,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         base = UnsafeRawPointer(map)
         release = { munmap(map, size) }
+        isMapping = true
     }
 
     /// Holds a copy of `bytes` (16-byte aligned); `label` names them in errors.
@@ -47,6 +51,7 @@ public final class MappedFile: @unchecked Sendable {
         bytes.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: bytes.count) } }
         base = UnsafeRawPointer(p)
         release = { p.deallocate() }
+        isMapping = false
     }
 
     deinit { release() }
@@ -57,6 +62,19 @@ public final class MappedFile: @unchecked Sendable {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = UnsafeMutableRawPointer(mutating: base)
         if count > 0, Int(bitPattern: start) % page == 0 { _ = madvise(start, count, MADV_WILLNEED) }
+    }
+
+    /// Drops the whole pages inside `count` bytes at `start` from this process's resident set (`MADV_DONTNEED`)
+    /// once a loader has converted them into a tensor of its own: the mapping is read-only and private, so a later
+    /// read gets the same bytes from the file again. Without it, loading an fp16 file as float32 would hold the
+    /// file's pages and the converted copy at once. Does nothing for bytes held in memory.
+    public func dropPages(_ start: UnsafeRawPointer, count n: Int) {
+        guard isMapping, n > 0, start >= base, start + n <= base + count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + n) / page * page
+        guard end > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(p, end - first, MADV_DONTNEED)
     }
 
     /// Whether `count` bytes from `offset` lie inside the file (overflow-safe).
