@@ -203,10 +203,12 @@ def pytorch_bench(args, Disc, sizes):
     log("PyTorch: encoding the empty prompt, then releasing the text encoders")
     with torch.no_grad():
         ids = torch.tensor([[520] + [521] * 76])
-        te1 = CLIPTextModel.from_pretrained(os.path.join(args.base, "text_encoder"), torch_dtype=torch.float32)
+        te1 = CLIPTextModel.from_pretrained(os.path.join(args.base, "text_encoder"), torch_dtype=torch.float32,
+                                            variant=variant_of(os.path.join(args.base, "text_encoder"), stem="model"))
         h1 = te1(ids, output_hidden_states=True).hidden_states[-2]
         del te1
-        te2 = CLIPTextModelWithProjection.from_pretrained(os.path.join(args.base, "text_encoder_2"), torch_dtype=torch.float32)
+        te2 = CLIPTextModelWithProjection.from_pretrained(os.path.join(args.base, "text_encoder_2"), torch_dtype=torch.float32,
+                                                          variant=variant_of(os.path.join(args.base, "text_encoder_2"), stem="model"))
         out2 = te2(ids, output_hidden_states=True)
         embeds, pooled = torch.cat([h1, out2.hidden_states[-2]], dim=-1), out2.text_embeds
         del te2, out2
