@@ -40,8 +40,10 @@ enum Norm {
         let dx = Tensor.empty(x.shape)
         // Per (n, c) partial sums of dy * xhat and dy, reduced over n afterwards in order (deterministic).
         let dwPart = TensorStorage(count: n * c), dbPart = TensorStorage(count: n * c)
-        let xp = x.storage.pointer, gp = g.storage.pointer, wp = w.storage.pointer, dxp = dx.storage.pointer
+        let xp = x.storage.pointer, gp = g.storage.pointer, dxp = dx.storage.pointer
         let mp = mean.storage.pointer, rp = rstd.storage.pointer
+        // A half-precision weight is read through per-call scratch, never kept as a float32 shadow.
+        w.withF32 { wp in
         Parallel.forEach(n * groups) { ng in
             let b = ng / groups, gi = ng % groups
             let mu = mp[ng], rs = rp[ng]
@@ -63,6 +65,7 @@ enum Norm {
                 let xb = xp + base, gb = gp + base, db = dxp + base
                 for i in 0..<s { db[i] = gb[i] * gw + xb[i] * k + c0 }
             }
+        }
         }
         let dw = Tensor(zeros: [c]), db = Tensor(zeros: [c])
         for b in 0..<n {
@@ -109,8 +112,10 @@ extension Tensor {
         let n = x.shape[0], c = x.shape[1], s = x.count / Swift.max(n * c, 1), cg = c / groups
         let out = Tensor.empty(x.shape)
         let mean = Tensor.empty([n, groups]), rstd = Tensor.empty([n, groups])
-        let xp = x.storage.pointer, op = out.storage.pointer, wp = weight.storage.pointer, bp = bias.storage.pointer
+        let xp = x.storage.pointer, op = out.storage.pointer
         let mp = mean.storage.pointer, rp = rstd.storage.pointer
+        // Half-precision weight and bias are read through per-call scratch, never kept as float32 shadows.
+        weight.withF32 { wp in bias.withF32 { bp in
         Parallel.forEach(n * groups) { ng in
             let b = ng / groups, gi = ng % groups
             let base = (b * c + gi * cg) * s, m = cg * s
@@ -125,6 +130,7 @@ extension Tensor {
                 for i in 0..<s { op[cb + i] = xp[cb + i] * scale + shift }
             }
         }
+        } }
         return record(out, [x, weight, bias], .groupNorm(groups: groups, mean: mean, rstd: rstd))
     }
 

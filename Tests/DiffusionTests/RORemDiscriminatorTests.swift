@@ -115,6 +115,10 @@ final class RORemDiscriminatorTests: XCTestCase {
         for (name, p) in d.network.namedParameters() where !name.contains(".lora.") && !name.hasPrefix("cls_pred_branch.") {
             XCTAssertNil(p.grad, "\(name) is frozen")
         }
+        // The fp16 base keeps no float32 copy of its weights through forward and backward.
+        let shadowed = d.network.namedParameters().filter { $0.parameter.dtype != .f32 && $0.parameter.value.storage.hasFloat32Shadow }
+        XCTAssertTrue(d.network.encoder.parameters.contains { $0.dtype == .f16 }, "the fixture's base is fp16")
+        XCTAssertEqual(shadowed.map(\.name), [], "half weights kept in float32 after a training step")
     }
 
     func testSaveReloadRoundTripAndPEFTNames() throws {
