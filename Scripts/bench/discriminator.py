@@ -23,6 +23,7 @@ Usage (the lead's full-size run, ~24 GB machine):
 Needs torch, diffusers, transformers, peft (Scripts/requirements-fixtures-diffusion.txt).
 """
 import argparse
+import atexit
 import functools
 import gc
 import json
@@ -131,6 +132,7 @@ def write_base(folder, config):
 def rorem_model_class(path):
     """UNet2DConditionDiscriminator from RORem's model file, a RORem checkout, or a bare git repository."""
     tmp = tempfile.mkdtemp(prefix="rorem-model-")
+    atexit.register(shutil.rmtree, tmp, True)
     target = os.path.join(tmp, "unet_sdxl_discriminator.py")
     if os.path.isfile(path):
         shutil.copy(path, target)
