@@ -37,7 +37,7 @@ let package = Package(
         // kernels before the library initialises. Nothing may link it, or that choice comes too late.
         .systemLibrary(name: "CReadline", path: "Sources/CReadline", providers: [.apt(["libreadline-dev"])]),
 
-        // What every layer shares: the one seeded generator and the one progress bar. No dependencies.
+        // What every layer shares: the one seeded generator, the one progress bar, HTML escaping, benchmark timing. No dependencies.
         .target(name: "Support"),
         // PNG and JPEG codec core in C: libpng and libjpeg report errors by longjmp, which Swift cannot catch.
         .target(name: "CCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
@@ -51,13 +51,13 @@ let package = Package(
         .target(name: "COneDNN", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(name: "Tensor", dependencies: ["Support", "CKernels", "COneDNN"]),
         // Modules with PyTorch-named parameters, layers, LoRA, checkpoints.
-        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "NN", dependencies: ["Support", "Tensor"]),
         // The Remover protocol, classical removers, high-resolution strategy.
         .target(name: "Removal", dependencies: ["Imaging"]),
         // Learned models where images meet tensors: the UNet remover, the discriminator, training loops.
         .target(name: "Learning", dependencies: ["Support", "Imaging", "Removal", "Tensor", "NN"]),
         // The SDXL family from diffusers folders: UNet, VAE, CLIP text encoders and tokenizer, schedulers, pipeline.
-        .target(name: "Diffusion", dependencies: ["Imaging", "Removal", "Tensor", "NN"]),
+        .target(name: "Diffusion", dependencies: ["Support", "Imaging", "Removal", "Tensor", "NN"]),
         // Experiment store (SQLite through GRDB), datasets, annotation, agreement.
         .target(name: "Curation", dependencies: ["Support", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]),
         // RORem's rounds as a Swift API: generate, score and annotate, training sources, evaluation (store meets models).

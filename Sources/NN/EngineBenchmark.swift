@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensor
 
 /// The engine benchmark behind `rorem bench engine`: SGEMM throughput, a 3x3 convolution, SDXL-sized kernels
@@ -103,15 +104,7 @@ public enum EngineBenchmark {
 
     /// Median wall time in milliseconds of `runs` calls of `body`, after one warm-up call.
     static func median(_ runs: Int, warmup: Bool = true, _ body: () throws -> Void) throws -> Double {
-        if warmup { try body() }
-        var times: [Double] = []
-        for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        times.sort()
-        return times[times.count / 2]
+        Timing.median(try Timing.milliseconds(runs: runs, warmup: warmup, body))
     }
 
     private static func format(_ v: Double?) -> String { String(format: "%.1f", v ?? .nan) }

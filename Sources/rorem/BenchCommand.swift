@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 import Imaging
 import NN
 import Tensor
@@ -16,13 +17,7 @@ struct BenchCommand: ParsableCommand {
 
 /// Prints the median of several timed runs of `body` (after one warm-up run), in milliseconds.
 func medianMilliseconds(runs: Int, _ body: () throws -> Void) rethrows -> (median: Double, all: [Double]) {
-    try body()
-    var times: [Double] = []
-    for _ in 0..<runs {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        try body()
-        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-    }
+    let times = try Timing.milliseconds(runs: runs, body)
     let sorted = times.sorted()
     let mid = sorted.count / 2
     let median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2

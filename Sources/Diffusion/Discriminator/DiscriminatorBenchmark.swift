@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Imaging
 import Tensor
 
@@ -35,15 +36,9 @@ public enum DiscriminatorBenchmark {
         let mask = try Mask(width: r0, height: r0, values: maskValues)
         var result = Result()
         func median(_ name: String, _ body: () throws -> Void) rethrows -> Double {
-            try body()
-            var times: [Double] = []
-            for _ in 0..<max(1, runs) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try body()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
+            let times = try Timing.milliseconds(runs: runs, body)
             log("\(name): \(times.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms")
-            return times.sorted()[times.count / 2]
+            return Timing.median(times)
         }
         result.scoreMs = try median("score (batch 1)") {
             _ = try discriminator.score(source: image(), mask: mask, result: image())

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensor
 
 /// Timings of the diffusion pipeline's parts at one resolution, for `rorem bench diffusion` and Docs/BENCHMARKS.md:
@@ -43,16 +44,9 @@ public enum DiffusionBenchmark {
         let added = AddedConditions(textEmbeds: embeddings.pooledPromptEmbeds, timeIds: ids)
         var r = Result()
         func median(_ name: String, _ body: () throws -> Void) rethrows -> Double {
-            try body()
-            var times: [Double] = []
-            for _ in 0..<max(1, runs) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try body()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
-            let m = times.sorted()[times.count / 2]
+            let times = try Timing.milliseconds(runs: runs, body)
             log("\(name): \(times.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms")
-            return m
+            return Timing.median(times)
         }
         log("resident after encoding the prompt: \(String(format: "%.0f", residentMB())) MB (text encoders loaded: \(pipeline.promptEncoder.encodersAreLoaded))")
         r.unetStepMs = try median("unet step") {
