@@ -9,7 +9,8 @@ two VAE encodes, one decode, and diffusers encodes the prompt on every call). Pr
 milliseconds, every run's times, the peak resident set (getrusage) and versions.
 
 Usage: python Scripts/bench/diffusion_reference.py --folder DIR [--lora FILE] [--variant fp16] [--dtype fp32|bf16]
-       [--resolution 512] [--runs 3] [--threads 2]
+       [--resolution 512] [--runs 3] [--threads 2] [--parts unet,encode,decode,remove]
+(--parts encode,decode loads only the VAE, as `rorem bench diffusion --parts encode,decode` does.)
 """
 from __future__ import annotations
 
@@ -42,15 +43,23 @@ def main():
     parser.add_argument("--resolution", type=int, default=512)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--parts", default="unet,encode,decode,remove")
     args = parser.parse_args()
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    unknown = parts - {"unet", "encode", "decode", "remove"}
+    if unknown or not parts:
+        parser.error(f"--parts: unknown or no parts {sorted(unknown)} (unet, encode, decode, remove)")
 
     import diffusers
     import torch
-    from diffusers import LCMScheduler, StableDiffusionXLInpaintPipeline
+    from diffusers import AutoencoderKL, LCMScheduler, StableDiffusionXLInpaintPipeline
 
     torch.set_num_threads(args.threads)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
     started = time.perf_counter()
+    if not parts & {"unet", "remove"}:
+        vae_only(args, parts, dtype, AutoencoderKL, started)
+        return
     pipe = StableDiffusionXLInpaintPipeline.from_pretrained(args.folder, torch_dtype=dtype, variant=args.variant)
     pipe.scheduler = LCMScheduler.from_config(pipe.scheduler.config)
     if args.lora:
@@ -84,6 +93,35 @@ def main():
         out["remove_4step_ms"] = timed(args.runs, lambda: pipe(
             prompt="", image=image, mask_image=mask, height=r, width=r, guidance_scale=1.0, num_inference_steps=4,
             strength=0.99, generator=torch.Generator().manual_seed(0), output_type="np"))
+    result = {name: statistics.median(times) for name, times in out.items()}
+    result["runs"] = out
+    result["load_ms"] = load_ms
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["threads"] = torch.get_num_threads()
+    result["dtype"] = args.dtype
+    result["versions"] = {"torch": torch.__version__, "diffusers": diffusers.__version__}
+    print(json.dumps(result))
+
+
+def vae_only(args, parts: set, dtype, AutoencoderKL, started: float):
+    """Loads only the folder's VAE and times its encode and/or decode on the same inputs as `main`."""
+    import diffusers
+    import torch
+
+    vae = AutoencoderKL.from_pretrained(str(Path(args.folder) / "vae"), torch_dtype=dtype, variant=args.variant)
+    load_ms = (time.perf_counter() - started) * 1e3
+    r = args.resolution
+    f = 2 ** (len(vae.config.block_out_channels) - 1)
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, r, r, generator=g)
+    out: dict = {}
+    with torch.inference_mode():
+        if "encode" in parts:
+            pixels = (image * 2 - 1).to(dtype)
+            out["vae_encode_ms"] = timed(args.runs, lambda: vae.encode(pixels))
+        if "decode" in parts:
+            z = torch.randn(1, vae.config.latent_channels, r // f, r // f, generator=g).to(dtype)
+            out["vae_decode_ms"] = timed(args.runs, lambda: vae.decode(z))
     result = {name: statistics.median(times) for name, times in out.items()}
     result["runs"] = out
     result["load_ms"] = load_ms

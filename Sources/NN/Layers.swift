@@ -93,6 +93,12 @@ public final class GroupNorm: Layer {
         try Tensor.groupNorm(x, groups: groups, weight: weight.value, bias: bias.value, eps: eps)
     }
 
+    /// `activation(norm(x))`: for inference one pass over memory (statistics, affine and activation), written
+    /// into x's buffer when the caller hands over its last reference; recording a graph, the primitives.
+    public func callAsFunction(_ x: consuming Tensor, then activation: Activation) throws -> Tensor {
+        try Tensor.groupNorm(x, groups: groups, weight: weight.value, bias: bias.value, eps: eps, activation: activation)
+    }
+
     public func namedParameters() -> [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
 }
 

@@ -26,6 +26,17 @@ enum FastMath {
         for i in range { let v = x[i]; o[i] = v / (1 + exp(-v)) }
     }
 
+    /// o[i] = gelu(x[i]) (exact erf form) over `range`: eight lanes at a time through `gelu8`, the tail through the
+    /// same lanes, so each value depends on its input alone (not on where a chunk starts).
+    static func gelu(_ x: UnsafeMutablePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            UnsafeMutableRawPointer(o + i).storeBytes(of: gelu8(x.loadV(i)), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < range.upperBound { o[i] = gelu8(SIMD8(repeating: x[i]))[0]; i += 1 }
+    }
+
     /// o[i] = sigmoid(x[i]) over `range`.
     static func sigmoid(_ x: UnsafeMutablePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         for i in range { o[i] = 1 / (1 + exp(-x[i])) }

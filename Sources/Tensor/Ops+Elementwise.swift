@@ -20,7 +20,7 @@ public enum UnaryKind {
         case .sigmoid: return 1 / (1 + Foundation.exp(-x))
         case .tanh: return Foundation.tanh(x)
         case .silu: return x / (1 + Foundation.exp(-x))
-        case .gelu: return 0.5 * x * (1 + erf(x * 0.70710678118654752))
+        case .gelu: return FastMath.gelu8(SIMD8(repeating: x))[0]   // as the vector kernel computes it
         case .softplus: return x > 20 ? x : log1p(Foundation.exp(x))
         case .leakyRelu(let slope): return x > 0 ? x : x * slope
         case .scale(let c): return x * c
@@ -84,6 +84,7 @@ extension Tensor {
         Parallel.forChunks(count) { range in
             switch kind {
             case .silu: FastMath.silu(x, o, range)
+            case .gelu: FastMath.gelu(x, o, range)
             case .sigmoid: FastMath.sigmoid(x, o, range)
             default:
                 for i in range { o[i] = kind.apply(x[i]) }

@@ -25,6 +25,10 @@ public enum Activation: String, Sendable, CaseIterable {
     @inline(__always) func apply(_ v: Float) -> Float { apply8(SIMD8(repeating: v))[0] }
 }
 
+/// `Activation` under a name that modules with an activation enum of their own (Diffusion's) can still spell:
+/// `Tensor.Activation` would name a member of the `Tensor` struct, not this module's type.
+public typealias FusedActivation = Activation
+
 /// Fused inference kernels: one pass over memory for norm + affine + activation.
 enum Fused {
     /// o[i] = act(x[i] * scale + shift) for i in 0..<n (o may equal x).
@@ -118,6 +122,54 @@ extension Tensor {
         if activation == .identity { return x }
         let out = x.inferenceOutput()
         x.withF32 { xp in Fused.activate(UnsafeMutablePointer(mutating: xp), out.storage.pointer, 0..<x.count, activation) }
+        return out
+    }
+
+    /// `self + other` for a residual connection. Without a graph to record and with equal shapes, the sum is written
+    /// into this tensor's buffer when the caller hands over its last reference (`attn(x).plus(x)`), saving a
+    /// buffer and a pass; otherwise it is the broadcasting primitive `+`.
+    public consuming func plus(_ other: Tensor) throws -> Tensor {
+        var x = self   // an ordinary (copyable) binding that holds the caller's reference
+        guard !Tensor.recording(x, other), x.shape == other.shape else { return try x + other }
+        let out = x.inferenceOutput()
+        let n = x.count, o = out.storage.pointer
+        x.withF32 { xp in other.withF32 { yp in
+            Parallel.forChunks(n) { range in
+                for i in range { o[i] = xp[i] + yp[i] }
+            }
+        } }
+        return out
+    }
+
+    /// diffusers' GEGLU gate on the last axis: x (..., 2D) -> (..., D), the first half times the exact GELU of the
+    /// second. Without a graph to record: one pass over x into a new (..., D) tensor; recording: slices, `gelu`
+    /// and a product, which have gradients.
+    public func gatedGELU() throws -> Tensor {
+        guard rank >= 1, shape[rank - 1] % 2 == 0 else {
+            throw TensorError("gatedGELU", "the last axis of \(shapeText(shape)) must have an even size")
+        }
+        let d = shape[rank - 1] / 2
+        if Tensor.recording(self) {
+            return try slice(axis: rank - 1, 0, d) * slice(axis: rank - 1, d, 2 * d).gelu()
+        }
+        let rows = d == 0 ? 0 : count / (2 * d)
+        let out = Tensor.empty(Array(shape.dropLast()) + [d])
+        let o = out.storage.pointer
+        withF32 { xp in
+            let x = UnsafeMutablePointer(mutating: xp)
+            Parallel.forChunks(rows, grain: Swift.max(1, Parallel.grain / Swift.max(1, 2 * d))) { range in
+                for r in range {
+                    let value = x + r * 2 * d, gate = value + d, orow = o + r * d
+                    var j = 0
+                    while j + 8 <= d {
+                        let y = value.loadV(j) * FastMath.gelu8(gate.loadV(j))
+                        UnsafeMutableRawPointer(orow + j).storeBytes(of: y, as: SIMD8<Float>.self)
+                        j += 8
+                    }
+                    while j < d { orow[j] = value[j] * FastMath.gelu8(SIMD8(repeating: gate[j]))[0]; j += 1 }
+                }
+            }
+        }
         return out
     }
 

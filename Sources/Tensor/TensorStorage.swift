@@ -94,25 +94,46 @@ public final class TensorStorage {
 
 /// A cache of large freed buffers by exact size. Training repeats the same shapes every step, and fresh
 /// large allocations cost page faults (on the VMs measured, a 37 MB im2col buffer cost more than the GEMM).
+///
+/// When a freed buffer would take the cache past its limit, the least recently cached buffers are released to
+/// make room (not the new one): a pipeline that moves from one network to another (the VAE's 512 px maps, then
+/// the UNet's) keeps the sizes it is using now instead of the previous phase's.
 public final class BufferPool: @unchecked Sendable {
     /// The process-wide pool used by `TensorStorage`.
     public static let shared = BufferPool()
 
     /// Buffers smaller than this go straight to the system allocator.
     public let minimumBytes = 1 << 16
-    /// Most bytes kept cached; a freed buffer that would exceed it is returned to the system.
-    public var limitBytes = 1 << 30
+    /// Most bytes kept cached. Default 1 GiB, or `ROREM_BUFFER_POOL_MB` megabytes when that is set to a whole
+    /// number (0 turns the cache off).
+    public var limitBytes: Int
 
     private let lock = NSLock()
+    /// Cached buffers by size, oldest first.
     private var free: [Int: [UnsafeMutableRawPointer]] = [:]
+    /// Every cached buffer, least recently cached first (the eviction order).
+    private var order: [(bytes: Int, pointer: UnsafeMutableRawPointer)] = []
     /// Bytes currently cached (not in use by any tensor).
     public private(set) var cachedBytes = 0
 
+    /// A pool that caches at most `limitBytes` (default: from the environment, see `limitBytes`).
+    public init(limitBytes: Int? = nil) {
+        self.limitBytes = limitBytes ?? BufferPool.limit(fromEnvironment: getenv("ROREM_BUFFER_POOL_MB").map { String(cString: $0) })
+    }
+
+    /// The cache limit for a `ROREM_BUFFER_POOL_MB` value: 1 GiB when unset or not a whole number >= 0.
+    static func limit(fromEnvironment value: String?) -> Int {
+        guard let value, let mb = Int(value.trimmingCharacters(in: .whitespaces)), mb >= 0, mb < 1 << 40 else { return 1 << 30 }
+        return mb << 20
+    }
+
+    /// A buffer of `bytes` (contents undefined): the most recently cached one of that size, else a new one.
     func take(bytes: Int) -> UnsafeMutableRawPointer {
         if bytes >= minimumBytes {
             lock.lock()
             if let p = free[bytes]?.popLast() {
                 cachedBytes -= bytes
+                if let i = order.lastIndex(where: { $0.pointer == p }) { order.remove(at: i) }
                 lock.unlock()
                 return p
             }
@@ -121,18 +142,31 @@ public final class BufferPool: @unchecked Sendable {
         return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
     }
 
+    /// Takes back a buffer from `take`: cached when it fits under the limit (releasing the least recently cached
+    /// buffers to make room), else released.
     func give(_ p: UnsafeMutableRawPointer, bytes: Int) {
-        if bytes >= minimumBytes {
-            lock.lock()
-            if cachedBytes + bytes <= limitBytes {
-                free[bytes, default: []].append(p)
-                cachedBytes += bytes
-                lock.unlock()
-                return
-            }
+        guard bytes >= minimumBytes else { p.deallocate(); return }
+        var released: [UnsafeMutableRawPointer] = []
+        lock.lock()
+        if bytes > limitBytes {
             lock.unlock()
+            p.deallocate()
+            return
         }
-        p.deallocate()
+        while cachedBytes + bytes > limitBytes, !order.isEmpty {
+            let oldest = order.removeFirst()
+            if var sized = free[oldest.bytes], let i = sized.firstIndex(of: oldest.pointer) {
+                sized.remove(at: i)
+                free[oldest.bytes] = sized.isEmpty ? nil : sized
+            }
+            cachedBytes -= oldest.bytes
+            released.append(oldest.pointer)
+        }
+        free[bytes, default: []].append(p)
+        order.append((bytes, p))
+        cachedBytes += bytes
+        lock.unlock()
+        for r in released { r.deallocate() }
     }
 
     /// Returns every cached buffer (and idle kernel workspace) to the system, e.g. between phases that use
@@ -140,8 +174,9 @@ public final class BufferPool: @unchecked Sendable {
     public func trim() {
         ScratchPool.shared.trim()
         lock.lock()
-        let all = free.values.flatMap { $0 }
+        let all = order.map(\.pointer)
         free = [:]
+        order = []
         cachedBytes = 0
         lock.unlock()
         for p in all { p.deallocate() }

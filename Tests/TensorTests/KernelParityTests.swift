@@ -145,6 +145,55 @@ final class KernelParityTests: XCTestCase {
         }
     }
 
+    func testGELUAndTheGEGLUGateMatchPyTorch() throws {
+        let (x, expected) = try fixture("gelu")
+        // The unary primitive (inference and recorded: the same vector kernel).
+        assertClose(try GradMode.noGrad { x[0].gelu() }.values, expected.values, atol: 2e-6, rtol: 2e-5, "gelu (unary)")
+        let recorded = x[0].requiringGrad().gelu()
+        XCTAssertTrue(recorded.requiresGrad)
+        assertClose(recorded.values, expected.values, atol: 2e-6, rtol: 2e-5, "gelu (unary, recorded)")
+        // GEGLU: x (..., 2D) -> value * gelu(gate), the gate taken from the fixture's input rows.
+        let d = x[0].shape[x[0].rank - 1], rows = x[0].count / d
+        let gate = try x[0].reshaped([rows, d]), value = rand([rows, d], seed: 21)
+        let joined = try Tensor.concat([value, gate], axis: 1)                              // (rows, 2D)
+        let reference = zip(value.values, expected.values).map { $0 * $1 }
+        let fused = try GradMode.noGrad { try joined.gatedGELU() }
+        XCTAssertEqual(fused.shape, [rows, d])
+        assertClose(fused.values, reference, atol: 2e-6, rtol: 2e-5, "gatedGELU (fused)")
+        let leaf = joined.requiringGrad()
+        let composite = try leaf.gatedGELU()
+        assertClose(composite.values, reference, atol: 2e-6, rtol: 2e-5, "gatedGELU (recorded)")
+        try composite.sum().backward()
+        let grad = try XCTUnwrap(leaf.grad)
+        // d/dvalue = gelu(gate): the first half of each row of the gradient.
+        let firstHalf = (0..<rows).flatMap { r in grad.values[(r * 2 * d)..<(r * 2 * d + d)] }
+        assertClose(Array(firstHalf), expected.values, atol: 2e-6, rtol: 2e-5, "gatedGELU gradient")
+        XCTAssertThrowsError(try Tensor(zeros: [2, 3]).gatedGELU(), "an odd last axis is refused")
+    }
+
+    func testPlusWritesIntoAHandedOverBufferAndRecordsWhenTraining() throws {
+        let a = rand([3, 5, 7], seed: 30), b = rand([3, 5, 7], seed: 31)
+        let sum = zip(a.values, b.values).map { $0 + $1 }
+        try GradMode.noGrad {
+            let shared = try a.plus(b)                       // a is still held: a new buffer, a unchanged
+            XCTAssertFalse(shared.storage === a.storage)
+            XCTAssertEqual(shared.values, sum)
+            let owned = a.copy()
+            let buffer = owned.storage.pointer
+            let inPlace = try (consume owned).plus(b)
+            XCTAssertEqual(inPlace.storage.pointer, buffer)
+            XCTAssertEqual(inPlace.values, sum)
+            let broadcast = try a.plus(Tensor(repeating: 1, shape: [7]))   // other shapes: the primitive
+            XCTAssertEqual(broadcast.values, a.values.map { $0 + 1 })
+        }
+        let leaf = a.copy().requiringGrad()
+        let recorded = try leaf.plus(b)
+        XCTAssertTrue(recorded.requiresGrad)
+        XCTAssertFalse(recorded.storage === leaf.storage)
+        try recorded.sum().backward()
+        XCTAssertEqual(try XCTUnwrap(leaf.grad).values, [Float](repeating: 1, count: a.count))
+    }
+
     func testInferenceKernelsWriteInPlaceOnlyIntoUnsharedBuffers() throws {
         let x = rand([2, 8, 6, 6], seed: 5), w = Tensor(repeating: 1.5, shape: [8]), b = Tensor(repeating: 0.25, shape: [8])
         let before = x.values
@@ -183,7 +232,9 @@ final class KernelParityTests: XCTestCase {
                 let g = try Tensor.groupNorm(y, groups: 4, weight: Tensor(repeating: 1, shape: [16]), bias: bias, activation: .silu)
                 let a = try Tensor.scaledDotProductAttention(query: q, key: k, value: v)
                 let m = try Tensor.matmul(rand([300, 200], seed: 13), rand([200, 170], seed: 14))
-                return g.values + a.values + m.values
+                let gated = try rand([40, 1030], seed: 15).gatedGELU()
+                let gelu = rand([70_001], seed: 16).gelu()
+                return g.values + a.values + m.values + gated.values + gelu.values
             }
         }
         let saved = Parallel.threads

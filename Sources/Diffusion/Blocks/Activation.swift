@@ -1,4 +1,5 @@
 import Tensor
+import NN
 
 /// The activations diffusers' `get_activation` names (`act_fn`, `non_linearity`, `resnet_act_fn`), as far as the
 /// engine has them as ops.
@@ -11,6 +12,22 @@ public enum Activation: String, Sendable {
             throw ConfigValueError.unsupported(key, "'\(name)'", supported: ["silu", "swish", "gelu", "relu"])
         }
         return a
+    }
+
+    /// The engine's fused-kernel form of this activation (applied in the same pass as a norm), or nil when the
+    /// kernels have none (relu).
+    public var fused: FusedActivation? {
+        switch self {
+        case .silu, .swish: return .silu
+        case .gelu: return .gelu
+        case .relu: return nil
+        }
+    }
+
+    /// `self(norm(x))`, in one pass where the kernels have this activation.
+    public func after(_ norm: GroupNorm, _ x: consuming Tensor) throws -> Tensor {
+        if let f = fused { return try norm(x, then: f) }
+        return try self(norm(x))
     }
 
     /// Applies the activation element-wise.

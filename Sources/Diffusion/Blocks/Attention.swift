@@ -104,7 +104,7 @@ public final class Attention: Module {
         let merged = try attended.permuted([0, 2, 1, 3]).reshaped([n, h.shape[1], o.innerDim])
         var y = try toOut(merged)                                            // (N, L, queryDim)
         if spatial { y = try y.permuted([0, 2, 1]).reshaped(x.shape) }       // (N, C, H, W)
-        if o.residualConnection { y = try y + x }
+        if o.residualConnection { y = try y.plus(x) }
         return o.rescaleOutputFactor == 1 ? y : y / o.rescaleOutputFactor
     }
 

@@ -91,7 +91,7 @@ public final class ResnetBlock2D: Module {
         guard x.rank == 4, x.shape[1] == o.inChannels else {
             throw TensorError("ResnetBlock2D", "input \(x.shape) should be (N, \(o.inChannels), H, W)")
         }
-        var h = try conv1(o.activation(norm1(x)))                           // (N, out, H, W)
+        var h = try conv1(o.activation.after(norm1, x))                     // (N, out, H, W)
         var scaleShift: (Tensor, Tensor)?
         if let proj = timeEmbProj, let temb {
             guard temb.rank == 2, temb.shape[0] == x.shape[0] else {
@@ -109,10 +109,13 @@ public final class ResnetBlock2D: Module {
         } else if o.timeEmbeddingNorm == .scaleShift {
             throw TensorError("ResnetBlock2D", "a scale_shift block needs a time embedding")
         }
-        h = try norm2(h)
-        if let (s, b) = scaleShift { h = try h * (s + 1) + b }
-        h = try conv2(o.activation(h))                                       // (N, out, H, W)
-        let y = try (convShortcut?(x) ?? x) + h
+        if let (s, b) = scaleShift {
+            h = try o.activation(norm2(h) * (s + 1) + b)
+        } else {
+            h = try o.activation.after(norm2, h)
+        }
+        h = try conv2(h)                                                     // (N, out, H, W)
+        let y = try h.plus(convShortcut?(x) ?? x)                           // h + shortcut(x), in h's buffer
         return o.outputScaleFactor == 1 ? y : y / o.outputScaleFactor
     }
 

@@ -17,10 +17,7 @@ public final class GEGLU: Module {
 
     /// x (..., inDim) -> (..., outDim).
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let h = try proj(x)                                                  // (..., 2 outDim)
-        let last = h.rank - 1
-        let value = try h.slice(axis: last, 0, outDim), gate = try h.slice(axis: last, outDim, 2 * outDim)
-        return try value * gate.gelu()
+        try proj(x).gatedGELU()                                              // (..., 2 outDim) -> (..., outDim)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] { scoped("proj", proj) }

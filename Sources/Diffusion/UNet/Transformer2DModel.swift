@@ -24,9 +24,9 @@ public final class BasicTransformerBlock: Module {
 
     /// x (N, L, dim), context (N, Lc, crossAttentionDim) -> (N, L, dim).
     public func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
-        var h = try attn1(norm1(x)) + x
-        h = try attn2(norm2(h), context: context) + h
-        return try ff(norm3(h)) + h
+        var h = try attn1(norm1(x)).plus(x)
+        h = try attn2(norm2(h), context: context).plus(h)
+        return try ff(norm3(h)).plus(h)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
@@ -101,7 +101,7 @@ public final class Transformer2DModel: Module {
         case .linear(let l): out = try Self.featureMap(l(seq), height: h, width: w)
         case .conv(let c): out = try c(Self.featureMap(seq, height: h, width: w))
         }
-        return try out + x
+        return try out.plus(x)
     }
 
     /// (N, C, H, W) -> (N, HW, C).

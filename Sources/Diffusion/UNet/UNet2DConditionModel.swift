@@ -61,7 +61,7 @@ public final class UNet2DConditionModel: Module {
             h = try block(h, skips: mine, temb: encoded.embedding, context: encoderHiddenStates, outputSize: next,
                           checkpointing: gradientCheckpointing)
         }
-        return try convOut(config.activation(convNormOut(h)))                // (N, out, H, W)
+        return try convOut(config.activation.after(convNormOut, h))     // (N, out, H, W)
     }
 
     /// Inference: `forward` without recording a graph, so nothing is kept for backward and activations are freed as

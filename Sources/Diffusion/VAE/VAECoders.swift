@@ -35,7 +35,7 @@ public final class VAEEncoder: Module {
         var h = try convIn(x)                                   // (N, w0, H, W)
         for block in downBlocks { h = try block(h) }            // (N, wTop, H/f, W/f)
         h = try midBlock(h)
-        return try convOut(convNormOut(h).silu())               // (N, 2 latent, H/f, W/f)
+        return try convOut(convNormOut(h, then: .silu))         // (N, 2 latent, H/f, W/f)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
@@ -78,7 +78,7 @@ public final class VAEDecoder: Module {
         var h = try convIn(z)                                   // (N, wTop, h, w)
         h = try midBlock(h)
         for block in upBlocks { h = try block(h) }              // (N, w0, h f, w f)
-        return try convOut(convNormOut(h).silu())               // (N, out, h f, w f)
+        return try convOut(convNormOut(h, then: .silu))         // (N, out, h f, w f)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
