@@ -16,6 +16,7 @@ Dtype: bf16 where the CPU has avx512_bf16 or amx_bf16, fp32 elsewhere (--dtype o
 
 Usage: python Scripts/bench/diffusion.py [--runs 3] [--threads 2] [--resolution 512] [--rorem .build/release/rorem]
        python Scripts/bench/diffusion.py --tiny          # the committed tiny folder, in seconds (the unit test)
+       python Scripts/bench/diffusion.py --parts encode,decode   # the VAE alone on both sides (minutes)
 Needs torch, diffusers, transformers, peft, safetensors and (for the full folder's tokenizers) open_clip_torch.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ TINY_FOLDER = ROOT / "Tests" / "DiffusionTests" / "Fixtures" / "tiny-sdxl-inpain
 TINY_LORA = ROOT / "Tests" / "DiffusionTests" / "Fixtures" / "tiny-sdxl-lora" / "pytorch_lora_weights.safetensors"
 BEGIN, END = "<!-- diffusion:begin -->", "<!-- diffusion:end -->"
 MEASURES = ["unet_step_ms", "vae_encode_ms", "vae_decode_ms", "remove_4step_ms", "peak_rss_mb", "load_ms"]
+PART_MEASURES = {"unet": "unet_step_ms", "encode": "vae_encode_ms", "decode": "vae_decode_ms", "remove": "remove_4step_ms"}
 LABELS = {
     "unet_step_ms": "one UNet step (ms)",
     "vae_encode_ms": "VAE encode (ms)",
@@ -111,10 +113,16 @@ def parse_rorem(text: str) -> dict:
     return values
 
 
-def compare(rorem: dict, reference: dict) -> list[dict]:
-    """One row per measure: both values and the ratio rorem / diffusers."""
+def measures(parts: set[str]) -> list[str]:
+    """The measures a run of these parts prints, in the table's order."""
+    timed = {PART_MEASURES[p] for p in parts}
+    return [m for m in MEASURES if m in timed or m not in PART_MEASURES.values()]
+
+
+def compare(rorem: dict, reference: dict, parts: set[str] | None = None) -> list[dict]:
+    """One row per measure of `parts` (default all): both values and the ratio rorem / diffusers."""
     rows = []
-    for name in MEASURES:
+    for name in measures(parts if parts is not None else set(PART_MEASURES)):
         a, b = rorem.get(name), reference.get(name)
         ratio = a / b if isinstance(a, float) and isinstance(b, float) and b > 0 else None
         rows.append({"measure": name, "rorem": a, "diffusers": b, "ratio": ratio})
@@ -144,7 +152,10 @@ def markdown(report: dict) -> str:
     ]
     for row in report["rows"]:
         ratio = "" if row["ratio"] is None else f"**{row['ratio']:.2f}**" if row["measure"] != "load_ms" else f"{row['ratio']:.2f}"
-        lines.append(f"| {LABELS[row['measure']]} | {_fmt(row['rorem'])} | {_fmt(row['diffusers'])} | {ratio} |")
+        label = LABELS[row["measure"]]
+        if row["measure"] == "load_ms" and not set(report.get("parts", PART_MEASURES)) & {"unet", "remove"}:
+            label = "loading the VAE (ms)"
+        lines.append(f"| {label} | {_fmt(row['rorem'])} | {_fmt(row['diffusers'])} | {ratio} |")
     spi = report.get("seconds_per_image", {})
     if spi:
         lines += ["", f"Seconds per image (the RORem-4S removal): rorem {spi['rorem']:.1f} s, diffusers "
@@ -185,7 +196,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "diffusion")
     parser.add_argument("--doc", type=Path, help="also write the table into this Markdown file (Docs/BENCHMARKS.md)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds each side may take")
+    parser.add_argument("--parts", default="unet,encode,decode,remove",
+                        help="comma-separated parts to time: unet, encode, decode, remove (encode,decode loads only the VAE)")
     args = parser.parse_args(argv)
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if not parts or parts - set(PART_MEASURES):
+        parser.error(f"--parts: unknown or no parts {sorted(parts - set(PART_MEASURES))} (unet, encode, decode, remove)")
 
     cpu = cpu_info()
     dtype = default_dtype(cpu) if args.dtype == "auto" else args.dtype
@@ -205,7 +221,7 @@ def main(argv=None) -> dict:
                 "LCM-LoRA-shaped random LoRA of rank 64)")
     if not Path(args.rorem).exists():
         sys.exit(f"diffusion: no rorem binary at {args.rorem} (swift build -c release, or --rorem PATH)")
-    common = ["--resolution", str(resolution), "--runs", str(runs), "--dtype", dtype]
+    common = ["--resolution", str(resolution), "--runs", str(runs), "--dtype", dtype, "--parts", ",".join(sorted(parts))]
     load_before = loadavg()
 
     rorem_cmd = [args.rorem, "bench", "diffusion", "--model", str(folder), "--lora", str(lora),
@@ -213,7 +229,7 @@ def main(argv=None) -> dict:
     print("diffusion: rorem ...", file=sys.stderr, flush=True)
     text, rorem_peak, rorem_wall = run_child(rorem_cmd, log, args.timeout)
     rorem = parse_rorem(text)
-    missing = [m for m in MEASURES if not isinstance(rorem.get(m), float)]
+    missing = [m for m in measures(parts) if not isinstance(rorem.get(m), float)]
     if missing:
         sys.exit(f"diffusion: rorem bench diffusion did not print {', '.join(missing)}:\n{text}")
     rorem["peak_rss_self_mb"] = rorem["peak_rss_mb"]
@@ -239,8 +255,10 @@ def main(argv=None) -> dict:
         "versions": reference.get("versions", {}),
         "rorem": rorem, "diffusers": reference,
         "wall_s": {"rorem": rorem_wall, "diffusers": ref_wall},
-        "rows": compare(rorem, reference),
-        "seconds_per_image": {"rorem": rorem["remove_4step_ms"] / 1e3, "diffusers": reference["remove_4step_ms"] / 1e3},
+        "parts": sorted(parts),
+        "rows": compare(rorem, reference, parts),
+        "seconds_per_image": ({"rorem": rorem["remove_4step_ms"] / 1e3, "diffusers": reference["remove_4step_ms"] / 1e3}
+                              if "remove" in parts else {}),
     }
     md = markdown(report)
     (args.out / "diffusion.json").write_text(json.dumps(report, indent=2))
