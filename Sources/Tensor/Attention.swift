@@ -8,8 +8,9 @@ import Foundation
 /// matrix never exists. Tasks are independent and each runs its blocks in a fixed order, so results do not
 /// depend on the thread count.
 ///
-/// The composite `Tensor.scaledDotProductAttention` path (matmul, softmax, matmul) is the reference and the
-/// training path: it records a graph when one is recorded.
+/// Training uses the same forward with `logsumexp` (saved for `Attention.flashBackward`, the recomputing backward in
+/// AttentionBackward.swift). The composite `Tensor.attentionComposite` (matmul, softmax, matmul) is the readable
+/// reference of both.
 enum Attention {
     /// Query rows per task (128 x 512 score tiles, 256 KB: they stay in a Zen 3 core's L2; 128 rows measured
     /// about 5% faster than 64 at 4096 tokens).
@@ -20,9 +21,11 @@ enum Attention {
     static let vectorKernels = ck_has_avx2_fma() != 0
 
     /// out (B, Lq, Dv) = softmax(scale * q k^T) v for q (B, Lq, D), k (B, Lk, D), v (B, Lk, Dv), f32, contiguous.
-    /// Needs lk >= 1.
+    /// When `logsumexp` is given it receives (B, Lq) rows of log(sum_j exp(scale q_i k_j)), what the backward needs to
+    /// recompute the probabilities. Needs lk >= 1.
     static func flash(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                      out: UnsafeMutablePointer<Float>, batch: Int, lq: Int, lk: Int, d: Int, dv: Int, scale: Float,
+                      out: UnsafeMutablePointer<Float>, logsumexp: UnsafeMutablePointer<Float>? = nil,
+                      batch: Int, lq: Int, lk: Int, d: Int, dv: Int, scale: Float,
                       queryBlock: Int = Attention.queryBlock, keyBlock: Int = Attention.keyBlock) {
         let qBlocks = (lq + queryBlock - 1) / queryBlock
         let keyTile = Swift.min(keyBlock, lk)
@@ -67,6 +70,10 @@ enum Attention {
             for r in 0..<rows {
                 let inv = 1 / rowSum[r], orow = op + r * dv
                 for j in 0..<dv { orow[j] *= inv }
+            }
+            if let logsumexp {
+                let lp = logsumexp + b * lq + q0                     // (rows)
+                for r in 0..<rows { lp[r] = rowMax[r] + Foundation.log(rowSum[r]) }
             }
         }
     }

@@ -26,17 +26,6 @@ enum FastMath {
         for i in range { let v = x[i]; o[i] = v / (1 + exp(-v)) }
     }
 
-    /// o[i] = gelu(x[i]) (exact erf form) over `range`: eight lanes at a time through `gelu8`, the tail through the
-    /// same lanes, so each value depends on its input alone (not on where a chunk starts).
-    static func gelu(_ x: UnsafeMutablePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-        var i = range.lowerBound
-        while i + 8 <= range.upperBound {
-            UnsafeMutableRawPointer(o + i).storeBytes(of: gelu8(x.loadV(i)), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < range.upperBound { o[i] = gelu8(SIMD8(repeating: x[i]))[0]; i += 1 }
-    }
-
     /// o[i] = sigmoid(x[i]) over `range`.
     static func sigmoid(_ x: UnsafeMutablePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
         for i in range { o[i] = 1 / (1 + exp(-x[i])) }
@@ -56,6 +45,11 @@ extension UnsafeMutablePointer where Pointee == Float {
     /// Eight floats from `self + i` (unaligned).
     @inline(__always) func loadV(_ i: Int) -> SIMD8<Float> {
         UnsafeRawPointer(self + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// Stores eight floats at `self + i` (unaligned).
+    @inline(__always) func storeV(_ v: SIMD8<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(self + i).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 }
 
@@ -118,5 +112,54 @@ extension FastMath {
     static func geluTanh8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let u = 0.7978845608028654 * (x + 0.044715 * x * x * x)
         return x / (1 + exp8(-2 * u))
+    }
+}
+
+extension FastMath {
+    /// d/dx of the exact GELU on eight lanes: 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi), with erf from
+    /// the same erfc fit as `gelu8` (relative error about 1e-6).
+    @inline(__always)
+    static func geluDerivative8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let z = x * 0.70710678118654752
+        let tail = erfc8(nonNegative: z.replacing(with: -z, where: z .< 0))
+        let onePlusErf = tail.replacing(with: 2 - tail, where: x .>= 0)
+        return 0.5 * onePlusErf + x * exp8(-0.5 * x * x) * 0.39894228040143268
+    }
+
+    /// o[i] = f(x[i]) over `range` eight lanes at a time; the last partial block runs through the same lanes on a
+    /// padded copy, so every element gets the same function.
+    @inline(__always)
+    static func map8(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ range: Range<Int>,
+                     _ f: (SIMD8<Float>) -> SIMD8<Float>) {
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            UnsafeMutableRawPointer(o + i).storeBytes(of: f(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)),
+                                                      as: SIMD8<Float>.self)
+            i += 8
+        }
+        if i < range.upperBound {
+            var v = SIMD8<Float>()
+            for j in 0..<(range.upperBound - i) { v[j] = x[i + j] }
+            let r = f(v)
+            for j in 0..<(range.upperBound - i) { o[i + j] = r[j] }
+        }
+    }
+
+    /// o[i] = g[i] * gelu'(x[i]) over `range` (`geluDerivative8`, the tail on a padded copy).
+    static func geluBackward(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>,
+                             _ range: Range<Int>) {
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let d = geluDerivative8(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+            UnsafeMutableRawPointer(o + i).storeBytes(of: d * UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self),
+                                                      as: SIMD8<Float>.self)
+            i += 8
+        }
+        if i < range.upperBound {
+            var v = SIMD8<Float>()
+            for j in 0..<(range.upperBound - i) { v[j] = x[i + j] }
+            let d = geluDerivative8(v)
+            for j in 0..<(range.upperBound - i) { o[i + j] = g[i + j] * d[j] }
+        }
     }
 }

@@ -1,15 +1,17 @@
 /// The closed set of differentiable primitives, each with what it saved for backward.
-/// Composite operations (softmax, layer norm, attention, losses, dropout) are built from these and have no
-/// backward rule of their own.
+/// Composite operations (softmax, losses, dropout) are built from these and have no backward rule of their own.
+/// Attention and layer norm are fused primitives whose composites stay as their readable references.
 enum Op {
     case leaf
     case released                                       // backward ran and freed the saved data
     case unary(UnaryKind, output: Tensor?)              // inputs: x; output kept only when the rule reads it
     case binary(BinaryKind)                             // inputs: a, b (broadcast)
     case matmul(transA: Bool, transB: Bool)             // inputs: a (..., M, K), b (..., K, N)
+    case attention(scale: Float, output: Tensor, logsumexp: Tensor) // inputs: q (..., Lq, D), k (..., Lk, D), v (..., Lk, Dv)
     case conv2d(ConvGeometry)                           // inputs: x (N, C, H, W), w (O, C/g, kh, kw)[, b (O)]
     case convTranspose2d(ConvGeometry)                  // inputs: x (N, C, H, W), w (C, O/g, kh, kw)[, b (O)]
     case groupNorm(groups: Int, mean: Tensor, rstd: Tensor) // inputs: x (N, C, *), w (C), b (C)
+    case layerNorm(hasWeight: Bool, hasBias: Bool, mean: Tensor, rstd: Tensor) // inputs: x (..., d)[, w (d)][, b (d)]
     case upsampleNearest(Int)                           // inputs: x (N, C, H, W)
     case upsampleBilinear(alignCorners: Bool)           // inputs: x (N, C, H, W)
     case avgPool2d(kernel: Int, stride: Int)            // inputs: x (N, C, H, W)
@@ -31,9 +33,11 @@ enum Op {
         case .unary(let k, _): return "unary \(k)"
         case .binary(let k): return "binary \(k)"
         case .matmul: return "matmul"
+        case .attention: return "attention"
         case .conv2d: return "conv2d"
         case .convTranspose2d: return "convTranspose2d"
         case .groupNorm: return "groupNorm"
+        case .layerNorm: return "layerNorm"
         case .upsampleNearest: return "upsampleNearest"
         case .upsampleBilinear: return "upsampleBilinear"
         case .avgPool2d: return "avgPool2d"
@@ -91,12 +95,17 @@ enum Op {
                 if need[1] { gb = try Tensor.matmul(g, a, transposeA: true, transposeB: true) }
             }
             return [ga, gb]
+        case .attention(let scale, let output, let lse):
+            return Tensor.attentionBackward(inputs: inputs, grad: g, scale: scale, output: output, logsumexp: lse, need: need)
         case .conv2d(let geo):
             return Conv.backward(x: inputs[0], w: inputs[1], hasBias: inputs.count > 2, grad: g, geo: geo, need: need)
         case .convTranspose2d(let geo):
             return Conv.transposeBackward(x: inputs[0], w: inputs[1], hasBias: inputs.count > 2, grad: g, geo: geo, need: need)
         case .groupNorm(let groups, let mean, let rstd):
             return Norm.groupNormBackward(x: inputs[0], w: inputs[1], grad: g, groups: groups, mean: mean, rstd: rstd)
+        case .layerNorm(let hasWeight, let hasBias, let mean, let rstd):
+            return Tensor.layerNormBackward(inputs: inputs, grad: g, hasWeight: hasWeight, hasBias: hasBias, mean: mean,
+                                            rstd: rstd, need: need)
         case .upsampleNearest(let s):
             return [Resample.nearestBackward(g, scale: s, inputShape: inputs[0].shape)]
         case .upsampleBilinear(let ac):

@@ -24,37 +24,9 @@ extension Tensor {
         return x.rank == 1 ? try y.reshaped([weight.shape[0]]) : y
     }
 
-    /// Scaled dot-product attention: q (..., Lq, D), k (..., Lk, D), v (..., Lk, Dv) -> (..., Lq, Dv).
-    /// Self-attention passes the same sequence for all three; cross-attention passes a context for k and v.
-    ///
-    /// Without a graph to record (inference) and with equal batch dimensions, it runs `Attention.flash`: query
-    /// blocks against key blocks with an online softmax, in memory of a few score tiles instead of Lq x Lk.
-    /// Recording a graph (training), it composes matmul, softmax and matmul, whose gradients are the primitives'.
-    public static func scaledDotProductAttention(query q: Tensor, key k: Tensor, value v: Tensor, scale: Float? = nil) throws -> Tensor {
-        guard q.rank >= 2, q.shape[q.rank - 1] == k.shape[k.rank - 1] else {
-            throw TensorError("attention", "query \(shapeText(q.shape)) and key \(shapeText(k.shape)) need the same last dimension")
-        }
-        let s = scale ?? 1 / Float(q.shape[q.rank - 1]).squareRoot()
-        let r = q.rank
-        if !recording(q, k, v), k.rank == r, v.rank == r, q.shape.dropLast(2) == k.shape.dropLast(2),
-           k.shape.dropLast(1) == v.shape.dropLast(1), k.shape[r - 2] > 0 {
-            let batch = q.shape.dropLast(2).reduce(1, *)
-            let (lq, lk, d, dv) = (q.shape[r - 2], k.shape[r - 2], q.shape[r - 1], v.shape[r - 1])
-            let out = Tensor.empty(Array(q.shape.dropLast()) + [dv])
-            if d == 0 {
-                // Every score is 0: each output row is the mean of the value rows.
-                return try v.mean(axes: [-2], keepDims: true).expanded(to: out.shape)
-            }
-            q.withF32 { qp in k.withF32 { kp in v.withF32 { vp in
-                Attention.flash(q: qp, k: kp, v: vp, out: out.storage.pointer, batch: batch, lq: lq, lk: lk, d: d, dv: dv, scale: s)
-            } } }
-            return out
-        }
-        return try attentionComposite(query: q, key: k, value: v, scale: s)
-    }
-
-    /// Attention from primitives: softmax(scale * q k^T) v, holding the whole (..., Lq, Lk) score matrix (the
-    /// training path and the reference of `Attention.flash`).
+    /// Attention from primitives: softmax(scale * q k^T) v, holding the whole (..., Lq, Lk) score matrix. The readable
+    /// reference of `Attention.flash` and of the fused `.attention` primitive (Ops+Attention.swift), and the path for
+    /// shapes those do not take (batch dimensions that differ, no keys, zero-width heads).
     static func attentionComposite(query q: Tensor, key k: Tensor, value v: Tensor, scale s: Float) throws -> Tensor {
         let scores = try Tensor.matmul(q, k, transposeB: true) * s   // (..., Lq, Lk)
         return try Tensor.matmul(scores.softmax(axis: -1), v)

@@ -20,7 +20,7 @@ public enum UnaryKind {
         case .sigmoid: return 1 / (1 + Foundation.exp(-x))
         case .tanh: return Foundation.tanh(x)
         case .silu: return x / (1 + Foundation.exp(-x))
-        case .gelu: return FastMath.gelu8(SIMD8(repeating: x))[0]   // as the vector kernel computes it
+        case .gelu: return 0.5 * x * (1 + erf(x * 0.70710678118654752))   // (tensors run FastMath.gelu8)
         case .softplus: return x > 20 ? x : log1p(Foundation.exp(x))
         case .leakyRelu(let slope): return x > 0 ? x : x * slope
         case .scale(let c): return x * c
@@ -84,8 +84,8 @@ extension Tensor {
         Parallel.forChunks(count) { range in
             switch kind {
             case .silu: FastMath.silu(x, o, range)
-            case .gelu: FastMath.gelu(x, o, range)
             case .sigmoid: FastMath.sigmoid(x, o, range)
+            case .gelu: FastMath.map8(x, o, range) { FastMath.gelu8($0) }   // erfc fit: relative error ~1e-6
             default:
                 for i in range { o[i] = kind.apply(x[i]) }
             }
@@ -100,6 +100,8 @@ extension Tensor {
         Parallel.forChunks(count) { range in
             if case .silu = kind {
                 FastMath.siluBackward(x, g, o, range)
+            } else if case .gelu = kind {
+                FastMath.geluBackward(x, g, o, range)
             } else {
                 for i in range { o[i] = g[i] * kind.derivative(x[i], y[i]) }
             }
@@ -144,9 +146,39 @@ extension Tensor {
                         oa += i * sa[d]; ob += i * sb[d]
                     }
                     let base = o + row * last
-                    for j in 0..<last { base[j] = kind.apply(a[oa + j * la], b[ob + j * lb]) }
+                    if la == 1 && lb == 1 {                  // e.g. a bias (C) added to rows (..., C)
+                        Self.rowKernel(kind, base, a + oa, b + ob, last)
+                    } else if la == 1 && lb == 0 {           // e.g. a row statistic (..., 1) applied to its row
+                        Self.rowKernel(kind, base, a + oa, b[ob], last)
+                    } else {
+                        for j in 0..<last { base[j] = kind.apply(a[oa + j * la], b[ob + j * lb]) }
+                    }
                 }
             }
+        }
+    }
+
+    /// o[j] = kind(a[j], b[j]) for j in 0..<n, with the kind chosen outside the loop (so the loop vectorises).
+    @inline(__always)
+    private static func rowKernel(_ kind: BinaryKind, _ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+                                  _ b: UnsafePointer<Float>, _ n: Int) {
+        switch kind {
+        case .add: for j in 0..<n { o[j] = a[j] + b[j] }
+        case .sub: for j in 0..<n { o[j] = a[j] - b[j] }
+        case .mul: for j in 0..<n { o[j] = a[j] * b[j] }
+        case .div: for j in 0..<n { o[j] = a[j] / b[j] }
+        }
+    }
+
+    /// o[j] = kind(a[j], s) for j in 0..<n.
+    @inline(__always)
+    private static func rowKernel(_ kind: BinaryKind, _ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+                                  _ s: Float, _ n: Int) {
+        switch kind {
+        case .add: for j in 0..<n { o[j] = a[j] + s }
+        case .sub: for j in 0..<n { o[j] = a[j] - s }
+        case .mul: for j in 0..<n { o[j] = a[j] * s }
+        case .div: for j in 0..<n { o[j] = a[j] / s }
         }
     }
 

@@ -134,9 +134,9 @@ extension Tensor {
         return record(out, [x, weight, bias], .groupNorm(groups: groups, mean: mean, rstd: rstd))
     }
 
-    /// Layer normalisation over the last dimension with weight and bias of that size. Recording a graph: a
-    /// composite of primitives. Not recording: one fused pass per row, in x's buffer when the caller hands over
-    /// its last reference.
+    /// Layer normalisation over the last dimension with weight and bias of that size. Recording a graph: the
+    /// `.layerNorm` primitive (one pass per row, saving mean and 1/std; a fused backward, Ops+LayerNorm.swift). Not
+    /// recording: one fused pass per row, in x's buffer when the caller hands over its last reference.
     public static func layerNorm(_ input: consuming Tensor, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws -> Tensor {
         var x = input   // an ordinary (copyable) binding that holds the caller's reference
         let d = x.rank == 0 ? 1 : x.shape[x.rank - 1]
@@ -155,10 +155,11 @@ extension Tensor {
             } } }
             return out
         }
+        if x.count > 0 && d > 0 { return layerNormRecorded(x, weight: weight, bias: bias, eps: eps) }
         return try layerNormComposite(x, weight: weight, bias: bias, eps: eps)
     }
 
-    /// Layer normalisation from primitives (the training path and the reference of the fused kernel).
+    /// Layer normalisation from primitives (the reference of the fused kernel and of the `.layerNorm` primitive).
     static func layerNormComposite(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
         let mu = try x.mean(axes: [-1], keepDims: true)
         let centered = try x - mu

@@ -55,6 +55,20 @@ final class DTypeTests: XCTestCase {
     }
 
     /// Narrowing to f16 agrees with Swift's `Float16(_:)` (IEEE round to nearest even) on random float32 patterns.
+    /// The bulk f16 -> f32 path (the F16C kernel where the CPU has it) gives the scalar conversion's bits for every
+    /// pattern, NaN payloads included, at every offset of its 8-lane blocks.
+    func testBulkWideningMatchesTheScalarConversionBitForBit() {
+        let patterns = (0...Int(UInt16.max)).map { UInt16($0) } + [0x7C01, 0x7E00, 0xFC01, 0x0001]   // 65,540: a tail
+        var out = [Float](repeating: 0, count: patterns.count)
+        patterns.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dst in
+                BulkConvert.run(src.baseAddress!, from: .f16, dst.baseAddress!, to: .f32, count: patterns.count)
+            }
+        }
+        let differing = zip(patterns, out).filter { HalfConversion.float(f16: $0).bitPattern != $1.bitPattern }
+        XCTAssertTrue(differing.isEmpty, "\(differing.count) patterns differ, e.g. \(differing.prefix(3).map { String($0.0, radix: 16) })")
+    }
+
     func testNarrowingToF16AgreesWithStandardLibrary() {
         var rng = RNG(seed: 7)
         for _ in 0..<200_000 {

@@ -110,8 +110,10 @@ final class KernelParityTests: XCTestCase {
                 }
                 assertClose(out, expected.values, atol: 1e-5, rtol: 1e-4, "\(name) (blocks \(qb) x \(kb))")
             }
-            // The recorded (training) path is the composite one, and agrees.
-            let composite = try Tensor.scaledDotProductAttention(query: q.requiringGrad(), key: k, value: v)
+            // The recorded (training) path, the fused primitive, and the composite reference agree too.
+            let recorded = try Tensor.scaledDotProductAttention(query: q.requiringGrad(), key: k, value: v)
+            assertClose(recorded.values, expected.values, atol: 1e-5, rtol: 1e-4, "\(name) (recorded)")
+            let composite = try Tensor.attentionComposite(query: q, key: k, value: v, scale: 1 / Float(d).squareRoot())
             assertClose(composite.values, expected.values, atol: 1e-5, rtol: 1e-4, "\(name) (composite)")
         }
     }

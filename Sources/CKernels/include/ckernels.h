@@ -16,4 +16,11 @@ float ck_max(const float *p, long n);
 /// give about 1.6e-38 instead of 0.
 float ck_exp_shift_sum(float *p, long n, float shift);
 
+/// 1 when this CPU also converts half precision in hardware (F16C), so ck_f16_to_f32 may be called, else 0.
+int ck_has_f16c(void);
+
+/// dst[i] = the IEEE half bits src[i] as float32, exactly, for i in 0..<n (F16C, 8 lanes). NaNs keep their payload
+/// unquieted, as PyTorch's conversion (and HalfConversion.float(f16:)) does.
+void ck_f16_to_f32(const unsigned short *src, float *dst, long n);
+
 #endif

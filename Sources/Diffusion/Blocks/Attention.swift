@@ -32,11 +32,6 @@ public final class Attention: Module {
         public var rescaleOutputFactor: Float
         /// Whether the input is added to the output (`residual_connection`).
         public var residualConnection: Bool
-        /// The most attention scores (N x heads x queries x keys) computed at once: longer sequences are attended
-        /// in chunks of queries, which gives the same rows (each query's softmax is over all keys) with the scores'
-        /// memory bounded, e.g. 16384 pixels of a 1024 px VAE decode's mid block. The default is 64 MB of floats.
-        public var maxScoresAtOnce: Int = 1 << 24
-
         /// Options with diffusers' defaults.
         public init(queryDim: Int, crossAttentionDim: Int? = nil, heads: Int = 8, dimHead: Int = 64, bias: Bool = false,
                     outBias: Bool = true, normNumGroups: Int? = nil, eps: Float = 1e-5, rescaleOutputFactor: Float = 1,
@@ -100,25 +95,13 @@ public final class Attention: Module {
             try t.reshaped([n, t.shape[1], o.heads, o.dimHead]).permuted([0, 2, 1, 3])
         }
         let q = try heads(toQ(h)), k = try heads(toK(ctx)), v = try heads(toV(ctx))
-        let attended = try Self.attend(q, k, v, maxScores: o.maxScoresAtOnce)     // (N, heads, L, dimHead)
+        // Flash attention with or without a graph: memory of a few score tiles, never (N, heads, L, Lc).
+        let attended = try Tensor.scaledDotProductAttention(query: q, key: k, value: v)   // (N, heads, L, dimHead)
         let merged = try attended.permuted([0, 2, 1, 3]).reshaped([n, h.shape[1], o.innerDim])
         var y = try toOut(merged)                                            // (N, L, queryDim)
         if spatial { y = try y.permuted([0, 2, 1]).reshaped(x.shape) }       // (N, C, H, W)
         if o.residualConnection { y = try y.plus(x) }
         return o.rescaleOutputFactor == 1 ? y : y / o.rescaleOutputFactor
-    }
-
-    /// sdpa(q, k, v) for q (N, heads, Lq, d), k and v (N, heads, Lk, d), in chunks of queries so that at most
-    /// `maxScores` scores exist at once.
-    static func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, maxScores: Int) throws -> Tensor {
-        let (lq, lk) = (q.shape[2], k.shape[2])
-        let perQuery = q.shape[0] * q.shape[1] * lk
-        let chunk = Swift.max(1, maxScores / Swift.max(perQuery, 1))
-        if chunk >= lq { return try Tensor.scaledDotProductAttention(query: q, key: k, value: v) }
-        let parts = try stride(from: 0, to: lq, by: chunk).map { start in                 // (N, heads, chunk, d)
-            try Tensor.scaledDotProductAttention(query: q.slice(axis: 2, start, Swift.min(start + chunk, lq)), key: k, value: v)
-        }
-        return try Tensor.concat(parts, axis: 2)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {
