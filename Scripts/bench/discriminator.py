@@ -283,6 +283,8 @@ def rorem_bench(args, sizes):
         cmd += ["--variant", "fp16"]
     if args.head_width and not args.lora:
         cmd += ["--head-width", str(args.head_width)]
+    if args.dtype:
+        cmd += ["--dtype", args.dtype]
     log("rorem: " + " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True, text=True)
     sys.stderr.write(proc.stderr)
@@ -324,6 +326,8 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--json", help="also write the numbers to this file")
+    ap.add_argument("--dtype", choices=["fp32", "fp16", "bf16"],
+                    help="rorem's storage of the frozen base (default: as the files store it; PyTorch holds float32)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.batch.split(",")]
     if args.write_base:
