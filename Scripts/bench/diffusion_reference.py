@@ -50,7 +50,6 @@ def main():
     if unknown or not parts:
         parser.error(f"--parts: unknown or no parts {sorted(unknown)} (unet, encode, decode, remove)")
 
-    import diffusers
     import torch
     from diffusers import AutoencoderKL, LCMScheduler, StableDiffusionXLInpaintPipeline
 
@@ -93,19 +92,26 @@ def main():
         out["remove_4step_ms"] = timed(args.runs, lambda: pipe(
             prompt="", image=image, mask_image=mask, height=r, width=r, guidance_scale=1.0, num_inference_steps=4,
             strength=0.99, generator=torch.Generator().manual_seed(0), output_type="np"))
+    print_result(out, load_ms, args.dtype)
+
+
+def print_result(out: dict, load_ms: float, dtype: str):
+    """Prints the JSON object the benchmark reads: each measure's median, every run, load time, peak memory, versions."""
+    import diffusers
+    import torch
+
     result = {name: statistics.median(times) for name, times in out.items()}
     result["runs"] = out
     result["load_ms"] = load_ms
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["threads"] = torch.get_num_threads()
-    result["dtype"] = args.dtype
+    result["dtype"] = dtype
     result["versions"] = {"torch": torch.__version__, "diffusers": diffusers.__version__}
     print(json.dumps(result))
 
 
 def vae_only(args, parts: set, dtype, AutoencoderKL, started: float):
     """Loads only the folder's VAE and times its encode and/or decode on the same inputs as `main`."""
-    import diffusers
     import torch
 
     vae = AutoencoderKL.from_pretrained(str(Path(args.folder) / "vae"), torch_dtype=dtype, variant=args.variant)
@@ -122,14 +128,7 @@ def vae_only(args, parts: set, dtype, AutoencoderKL, started: float):
         if "decode" in parts:
             z = torch.randn(1, vae.config.latent_channels, r // f, r // f, generator=g).to(dtype)
             out["vae_decode_ms"] = timed(args.runs, lambda: vae.decode(z))
-    result = {name: statistics.median(times) for name, times in out.items()}
-    result["runs"] = out
-    result["load_ms"] = load_ms
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["threads"] = torch.get_num_threads()
-    result["dtype"] = args.dtype
-    result["versions"] = {"torch": torch.__version__, "diffusers": diffusers.__version__}
-    print(json.dumps(result))
+    print_result(out, load_ms, args.dtype)
 
 
 if __name__ == "__main__":

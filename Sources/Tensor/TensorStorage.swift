@@ -109,10 +109,11 @@ public final class BufferPool: @unchecked Sendable {
     public var limitBytes: Int
 
     private let lock = NSLock()
-    /// Cached buffers by size, oldest first.
-    private var free: [Int: [UnsafeMutableRawPointer]] = [:]
-    /// Every cached buffer, least recently cached first (the eviction order).
-    private var order: [(bytes: Int, pointer: UnsafeMutableRawPointer)] = []
+    /// Cached buffers by size, oldest first, each with the `clock` value at which it was cached (no size maps to
+    /// an empty list, so every list's first entry is that size's oldest).
+    private var free: [Int: [(pointer: UnsafeMutableRawPointer, stamp: Int)]] = [:]
+    /// Counts `give` calls: the cache order.
+    private var clock = 0
     /// Bytes currently cached (not in use by any tensor).
     public private(set) var cachedBytes = 0
 
@@ -131,11 +132,11 @@ public final class BufferPool: @unchecked Sendable {
     func take(bytes: Int) -> UnsafeMutableRawPointer {
         if bytes >= minimumBytes {
             lock.lock()
-            if let p = free[bytes]?.popLast() {
+            if let entry = free[bytes]?.popLast() {
+                if free[bytes]?.isEmpty == true { free[bytes] = nil }
                 cachedBytes -= bytes
-                if let i = order.lastIndex(where: { $0.pointer == p }) { order.remove(at: i) }
                 lock.unlock()
-                return p
+                return entry.pointer
             }
             lock.unlock()
         }
@@ -153,17 +154,16 @@ public final class BufferPool: @unchecked Sendable {
             p.deallocate()
             return
         }
-        while cachedBytes + bytes > limitBytes, !order.isEmpty {
-            let oldest = order.removeFirst()
-            if var sized = free[oldest.bytes], let i = sized.firstIndex(of: oldest.pointer) {
-                sized.remove(at: i)
-                free[oldest.bytes] = sized.isEmpty ? nil : sized
-            }
-            cachedBytes -= oldest.bytes
-            released.append(oldest.pointer)
+        // The least recently cached buffer is the first of the size list whose first stamp is smallest (sizes are
+        // few: one per distinct tensor size in use).
+        while cachedBytes + bytes > limitBytes,
+              let size = free.min(by: { $0.value[0].stamp < $1.value[0].stamp })?.key {
+            released.append(free[size]!.removeFirst().pointer)
+            if free[size]!.isEmpty { free[size] = nil }
+            cachedBytes -= size
         }
-        free[bytes, default: []].append(p)
-        order.append((bytes, p))
+        clock += 1
+        free[bytes, default: []].append((p, clock))
         cachedBytes += bytes
         lock.unlock()
         for r in released { r.deallocate() }
@@ -174,9 +174,8 @@ public final class BufferPool: @unchecked Sendable {
     public func trim() {
         ScratchPool.shared.trim()
         lock.lock()
-        let all = order.map(\.pointer)
+        let all = free.values.flatMap { $0.map(\.pointer) }
         free = [:]
-        order = []
         cachedBytes = 0
         lock.unlock()
         for p in all { p.deallocate() }
