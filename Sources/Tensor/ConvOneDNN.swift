@@ -7,12 +7,14 @@ import Foundation
 /// The thread policy is the engine's own (`Parallel`): every oneDNN call is single-threaded, on a piece of the
 /// work fixed by the shape, and `Parallel.threads` workers take pieces as they finish one, as for the native
 /// kernels. Forward: (sample, band of output rows) pieces (`ConvTilePlan`), each band a convolution of its own
-/// over the input rows it reads, with the image's padding where it has edges. Input gradient: (sample, band of
+/// over the input rows it reads, with the image's padding where it has edges; or, where the weights outweigh the
+/// input, (sample, block of output channels) pieces (`forwardSplit`). Input gradient: (sample, band of
 /// input rows) pieces for stride 1, whole samples otherwise. Weight gradient: one piece per sample (summed in
 /// sample order), or for one sample one per block of output channels. So the bits never depend on the thread
 /// count (no sum is split by it), and a worker that another process delays holds up one piece, not the call
 /// (oneDNN's own OpenMP split waits for its slowest thread, which on a shared machine was measured to double the
-/// time). The weights are reordered into oneDNN's blocked layout once per call and shared by the pieces.
+/// time). Bands share the weights reordered once per call into oneDNN's blocked layout; channel blocks reorder
+/// their own slabs.
 ///
 /// Primitives are created once per (shape, band geometry, pass, dtypes) and cached: creation JIT-compiles
 /// kernels (milliseconds), execution is thread-safe. Operands stay in the engine's plain NCHW / OIHW layouts;
@@ -197,18 +199,68 @@ enum OneDNNConv {
         return !failed.withLock { $0 }
     }
 
+    /// How a forward pass is cut into pieces: `rowsPerBand` output rows by `channelBlock` output channels.
+    struct ForwardSplit: Equatable {
+        let rowsPerBand: Int
+        let channelBlock: Int
+    }
+
+    /// The forward pieces for a shape (a function of the shape and the machine's cores, never of the thread count).
+    /// Bands of output rows (`ConvTilePlan`) share one reordered copy of the weights, which every band reads again;
+    /// that suits a large image and small weights (the VAE: 0.6 MB of weights, 134 MB of input at 512 px). When the
+    /// weights outweigh a sample's input (the UNet's 1280-channel convolutions at 16 x 16: 58 MB of weights, 1.3
+    /// MB of input, which made one band and so ran on one core), the pass is cut into blocks of output channels over
+    /// the whole image instead: each piece reorders and reads only its own slab of the weights, and the pieces
+    /// run in parallel. Output channels never share a sum, so either cut gives every output the same sum as the
+    /// whole convolution computes it.
+    static func forwardSplit(n: Int, c: Int, h: Int, w: Int, o: Int, kh: Int, kw: Int, groups: Int,
+                             oh: Int, ow: Int) -> ForwardSplit {
+        let plan = ConvTilePlan.make(batch: n, oh: oh, ow: ow, colRows: 0)
+        let weights = o * (c / Swift.max(1, groups)) * kh * kw, input = c * h * w
+        let pieces = Swift.min(Parallel.targetTasks, 4 * Parallel.cores) / Swift.max(1, n)
+        guard groups == 1, weights > input, o >= 64, pieces >= 2 else {
+            return ForwardSplit(rowsPerBand: plan.rowsPerBand, channelBlock: o)
+        }
+        return ForwardSplit(rowsPerBand: oh, channelBlock: Parallel.blockSize(o, pieces: pieces, multiple: 16, minimum: 32))
+    }
+
     /// out (N, O, oh, ow) = conv(x, w) + bias through oneDNN; false when it has no implementation for the case.
     /// `x` and `bias` are float32; `w` is read in its stored dtype.
     static func forward(x: UnsafePointer<Float>, n: Int, c: Int, h: Int, wd: Int, weight: Tensor, bias: UnsafePointer<Float>?,
                         geo: ConvGeometry, oh: Int, ow: Int, out: UnsafeMutablePointer<Float>) -> Bool {
         let (o, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        let plan = ConvTilePlan.make(batch: n, oh: oh, ow: ow, colRows: 0)
+        let split = forwardSplit(n: n, c: c, h: h, w: wd, o: o, kh: kh, kw: kw, groups: geo.groups, oh: oh, ow: ow)
         guard let bands = forwardBands(h: h, oh: oh, kh: kh, stride: geo.strideH, pad: geo.padH,
-                                       dilation: geo.dilationH, rowsPerBand: plan.rowsPerBand) else { return false }
+                                       dilation: geo.dilationH, rowsPerBand: split.rowsPerBand) else { return false }
         for compute in computeTypes(weights: weight.dtype) {
+            let read = weightsRead(weight.dtype, compute: compute)
             let base = Key(n: 1, c: c, h: h, w: wd, o: o, kh: kh, kw: kw, oh: oh, ow: ow, geometry: geo, padTop: 0,
                            padBottom: 0, srcPlane: h * wd, dstPlane: oh * ow, kind: Int32(ODNN_CONV_FORWARD),
-                           hasBias: bias != nil, compute: compute, weights: weightsRead(weight.dtype, compute: compute))
+                           hasBias: bias != nil, compute: compute, weights: read)
+            if split.channelBlock < o, let band = bands.first, bands.count == 1 {
+                // Blocks of output channels, each with its own slab of the weights (OIHW: contiguous), bias and
+                // output channels; every piece reorders its slab itself.
+                let blocks = stride(from: 0, to: o, by: split.channelBlock).map { $0..<Swift.min(o, $0 + split.channelBlock) }
+                var made: [Int: Handle] = [:]
+                for size in Set(blocks.map(\.count)) {
+                    var key = base
+                    key.o = size
+                    key.padTop = band.padTop
+                    key.padBottom = band.padBottom
+                    guard let handle = handle(key) else { break }
+                    made[size] = handle
+                }
+                guard made.count == Set(blocks.map(\.count)).count else { continue }
+                let slab = c * kh * kw * read.size, plane = oh * ow
+                return withWeights(weight, compute: compute) { plain in
+                    runPieces(n * blocks.count) { t in
+                        let b = t / blocks.count, ch = blocks[t % blocks.count]
+                        return made[ch.count]!.execute(x + b * c * h * wd, plain + ch.lowerBound * slab,
+                                                       bias: bias.map { $0 + ch.lowerBound },
+                                                       out + (b * o + ch.lowerBound) * plane)
+                    }
+                }
+            }
             guard let handles = handles(for: bands, base: base) else { continue }
             return withWeights(weight, compute: compute) { plain in
                 withBlockedWeights(plain, handles) { blocked in

@@ -77,6 +77,9 @@ final class ConvBackendTests: XCTestCase {
         ([1, 40, 15, 15], [70, 40, 1, 1], true, ConvGeometry()),
         ([2, 12, 14, 14], [20, 12, 5, 5], false, ConvGeometry(padding: 2)),
         ([1, 9, 21, 16], [36, 3, 3, 3], true, ConvGeometry(padding: 3, dilation: 3, groups: 3)),
+        // Weights outweighing the input: the forward runs in blocks of output channels (with a shorter last one).
+        ([1, 64, 8, 8], [144, 64, 3, 3], true, ConvGeometry(padding: 1)),
+        ([2, 32, 6, 6], [96, 32, 3, 3], false, ConvGeometry(stride: 2, padding: 1)),
     ]
 
     private func assertNear(_ a: [Float], _ b: [Float], _ name: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -112,6 +115,7 @@ final class ConvBackendTests: XCTestCase {
             ([1, 64, 48, 40], [64, 64, 3, 3], ConvGeometry(padding: 1)),
             ([2, 6, 12, 12], [6, 1, 3, 3], ConvGeometry(padding: 1, groups: 6)),
             ([1, 8, 10, 10], [40, 4, 3, 3], ConvGeometry(padding: 2, dilation: 2, groups: 2)),
+            ([1, 64, 8, 8], [144, 64, 3, 3], ConvGeometry(padding: 1)),
         ]
         for (i, s) in shapes.enumerated() {
             let x = rand(s.x, seed: UInt64(7 + i)), w = rand(s.w, seed: UInt64(70 + i)), b = rand([s.w[0]], seed: UInt64(700 + i))
@@ -221,6 +225,22 @@ final class ConvBackendTests: XCTestCase {
                 XCTAssertEqual(band.input.count + band.padTop + band.padBottom - (k - 1) * d, band.out.count, "\(band)")
             }
         }
+    }
+
+    func testForwardCutsLargeWeightsIntoChannelBlocksAndLargeImagesIntoBands() {
+        // The UNet's 1280-channel convolution at 16 x 16 (58 MB of weights, 1.3 MB of input): blocks of output
+        // channels over the whole image, multiples of 16.
+        let unet = OneDNNConv.forwardSplit(n: 1, c: 1280, h: 16, w: 16, o: 1280, kh: 3, kw: 3, groups: 1, oh: 16, ow: 16)
+        XCTAssertEqual(unet.rowsPerBand, 16)
+        XCTAssertLessThan(unet.channelBlock, 1280)
+        XCTAssertEqual(unet.channelBlock % 16, 0)
+        // The VAE's 128-channel convolution at 512 x 512: bands of rows, all channels.
+        let vae = OneDNNConv.forwardSplit(n: 1, c: 128, h: 512, w: 512, o: 128, kh: 3, kw: 3, groups: 1, oh: 512, ow: 512)
+        XCTAssertEqual(vae.channelBlock, 128)
+        XCTAssertLessThan(vae.rowsPerBand, 512)
+        // Grouped convolutions and narrow outputs are never cut by channel.
+        XCTAssertEqual(OneDNNConv.forwardSplit(n: 1, c: 256, h: 8, w: 8, o: 256, kh: 3, kw: 3, groups: 2, oh: 8, ow: 8).channelBlock, 256)
+        XCTAssertEqual(OneDNNConv.forwardSplit(n: 1, c: 32, h: 4, w: 4, o: 48, kh: 3, kw: 3, groups: 1, oh: 4, ow: 4).channelBlock, 48)
     }
 
     func testWeightGradientPiecesDependOnTheShapeOnly() {
