@@ -17,6 +17,7 @@ Dtype: bf16 where the CPU has avx512_bf16 or amx_bf16, fp32 elsewhere (--dtype o
 Usage: python Scripts/bench/diffusion.py [--runs 3] [--threads 2] [--resolution 512] [--rorem .build/release/rorem]
        python Scripts/bench/diffusion.py --tiny          # the committed tiny folder, in seconds (the unit test)
        python Scripts/bench/diffusion.py --parts encode,decode   # the VAE alone on both sides (minutes)
+       python Scripts/bench/diffusion.py --rounds 2 --runs 1     # rorem, diffusers, rorem, diffusers: median ratio
 Needs torch, diffusers, transformers, peft, safetensors and (for the full folder's tokenizers) open_clip_torch.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ import os
 import platform
 import re
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,6 +131,24 @@ def compare(rorem: dict, reference: dict, parts: set[str] | None = None) -> list
     return rows
 
 
+def combine(rounds: list[tuple[dict, dict]], parts: set[str] | None = None) -> list[dict]:
+    """Rows over alternating rounds (rorem, then diffusers, again): each side's median over the rounds, and the
+    median of the per-round ratios (each ratio taken from two runs minutes apart, so a machine whose speed drifts
+    over the hour moves both sides of it). One round gives `compare`'s rows."""
+    per_round = [compare(a, b, parts) for a, b in rounds]
+    rows = []
+    for i, first in enumerate(per_round[0]):
+        cells = [r[i] for r in per_round]
+        def med(key):
+            values = [c[key] for c in cells if isinstance(c[key], float)]
+            return statistics.median(values) if values else None
+        ratios = [c["ratio"] for c in cells if c["ratio"] is not None]
+        rows.append({"measure": first["measure"], "rorem": med("rorem"), "diffusers": med("diffusers"),
+                     "ratio": statistics.median(ratios) if ratios else None,
+                     "round_ratios": ratios if len(rounds) > 1 else []})
+    return rows
+
+
 def _fmt(v) -> str:
     if v is None:
         return ""
@@ -144,23 +164,31 @@ def markdown(report: dict) -> str:
         f"{report['load_after']} after  ",
         f"Date: {report['date']}. Both sides on {report['threads']} threads, dtype {report['dtype']} "
         f"({report['storage']}), {report['resolution']} px, medians of {report['runs']} runs after a "
-        f"warm-up; torch {report['versions'].get('torch', '?')}, diffusers {report['versions'].get('diffusers', '?')}. "
+        f"warm-up{rounds_text(report)}; torch {report['versions'].get('torch', '?')}, diffusers {report['versions'].get('diffusers', '?')}. "
         f"Folder: {report['folder_kind']}.",
         "",
-        "| measure | rorem | diffusers | ratio (rorem / diffusers) |",
-        "|---|---:|---:|---:|",
     ]
+    several = report.get("rounds", 1) > 1
+    lines += (["| measure | rorem | diffusers | ratio (rorem / diffusers) | ratio in each round |", "|---|---:|---:|---:|---|"]
+              if several else ["| measure | rorem | diffusers | ratio (rorem / diffusers) |", "|---|---:|---:|---:|"])
     for row in report["rows"]:
         ratio = "" if row["ratio"] is None else f"**{row['ratio']:.2f}**" if row["measure"] != "load_ms" else f"{row['ratio']:.2f}"
         label = LABELS[row["measure"]]
         if row["measure"] == "load_ms" and not set(report.get("parts", PART_MEASURES)) & {"unet", "remove"}:
             label = "loading the VAE (ms)"
-        lines.append(f"| {label} | {_fmt(row['rorem'])} | {_fmt(row['diffusers'])} | {ratio} |")
+        each = f" {', '.join(f'{r:.2f}' for r in row.get('round_ratios', []))} |" if several else ""
+        lines.append(f"| {label} | {_fmt(row['rorem'])} | {_fmt(row['diffusers'])} | {ratio} |{each}")
     spi = report.get("seconds_per_image", {})
     if spi:
         lines += ["", f"Seconds per image (the RORem-4S removal): rorem {spi['rorem']:.1f} s, diffusers "
                       f"{spi['diffusers']:.1f} s."]
     return "\n".join(lines) + "\n"
+
+
+def rounds_text(report: dict) -> str:
+    n = report.get("rounds", 1)
+    return (f", in {n} rounds that alternate rorem and diffusers (values: medians over the rounds; ratio: the "
+            f"median of the rounds' ratios)") if n > 1 else ""
 
 
 def update_doc(doc: Path, section: str) -> None:
@@ -188,6 +216,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--tiny", action="store_true", help="the committed tiny folder at 32 px, 1 run")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "rorem-bench")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run rorem then diffusers this many times, alternating, and take the median ratio "
+                             "(a shared machine's speed drifts by more than the ratios measured)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resolution", type=int)
     parser.add_argument("--dtype", choices=["auto", "fp32", "bf16"], default="auto")
@@ -226,22 +257,29 @@ def main(argv=None) -> dict:
 
     rorem_cmd = [args.rorem, "bench", "diffusion", "--model", str(folder), "--lora", str(lora),
                  "--threads", str(args.threads), *common] + (["--variant", variant] if variant else [])
-    print("diffusion: rorem ...", file=sys.stderr, flush=True)
-    text, rorem_peak, rorem_wall = run_child(rorem_cmd, log, args.timeout)
-    rorem = parse_rorem(text)
-    missing = [m for m in measures(parts) if not isinstance(rorem.get(m), float)]
-    if missing:
-        sys.exit(f"diffusion: rorem bench diffusion did not print {', '.join(missing)}:\n{text}")
-    rorem["peak_rss_self_mb"] = rorem["peak_rss_mb"]
-    rorem["peak_rss_mb"] = rorem_peak
-
     ref_cmd = [args.python, str(HERE / "diffusion_reference.py"), "--folder", str(folder), "--lora", str(lora),
                "--threads", str(args.threads), *common] + (["--variant", variant] if variant else [])
-    print(f"diffusion: diffusers ({dtype}, {args.threads} threads) ...", file=sys.stderr, flush=True)
-    text, ref_peak, ref_wall = run_child(ref_cmd, log, args.timeout)
-    reference = json.loads(text.strip().splitlines()[-1])
-    reference["peak_rss_self_mb"] = reference["peak_rss_mb"]
-    reference["peak_rss_mb"] = ref_peak
+    rounds, walls = [], []
+    for i in range(max(1, args.rounds)):
+        label = f" (round {i + 1} of {args.rounds})" if args.rounds > 1 else ""
+        print(f"diffusion: rorem{label} ...", file=sys.stderr, flush=True)
+        text, rorem_peak, rorem_wall = run_child(rorem_cmd, log, args.timeout)
+        rorem = parse_rorem(text)
+        missing = [m for m in measures(parts) if not isinstance(rorem.get(m), float)]
+        if missing:
+            sys.exit(f"diffusion: rorem bench diffusion did not print {', '.join(missing)}:\n{text}")
+        rorem["peak_rss_self_mb"] = rorem["peak_rss_mb"]
+        rorem["peak_rss_mb"] = rorem_peak
+
+        print(f"diffusion: diffusers ({dtype}, {args.threads} threads){label} ...", file=sys.stderr, flush=True)
+        text, ref_peak, ref_wall = run_child(ref_cmd, log, args.timeout)
+        reference = json.loads(text.strip().splitlines()[-1])
+        reference["peak_rss_self_mb"] = reference["peak_rss_mb"]
+        reference["peak_rss_mb"] = ref_peak
+        rounds.append((rorem, reference))
+        walls.append({"rorem": rorem_wall, "diffusers": ref_wall})
+    rows = combine(rounds, parts)
+    value = {row["measure"]: row for row in rows}
 
     launcher = os.environ.get("BENCH_LAUNCHER", "python Scripts/bench/diffusion.py")
     shown = [a for a in (argv if argv is not None else sys.argv[1:])]
@@ -252,12 +290,14 @@ def main(argv=None) -> dict:
         "folder": str(folder), "lora": str(lora), "folder_kind": kind,
         "storage": "weights stored fp16 in the folder" if variant == "fp16" else "weights stored fp32 in the folder",
         "load_before": load_before, "load_after": loadavg(),
-        "versions": reference.get("versions", {}),
-        "rorem": rorem, "diffusers": reference,
-        "wall_s": {"rorem": rorem_wall, "diffusers": ref_wall},
+        "versions": rounds[-1][1].get("versions", {}),
+        "rounds": len(rounds),
+        "rorem": [a for a, _ in rounds], "diffusers": [b for _, b in rounds],
+        "wall_s": walls,
         "parts": sorted(parts),
-        "rows": compare(rorem, reference, parts),
-        "seconds_per_image": ({"rorem": rorem["remove_4step_ms"] / 1e3, "diffusers": reference["remove_4step_ms"] / 1e3}
+        "rows": rows,
+        "seconds_per_image": ({"rorem": value["remove_4step_ms"]["rorem"] / 1e3,
+                               "diffusers": value["remove_4step_ms"]["diffusers"] / 1e3}
                               if "remove" in parts else {}),
     }
     md = markdown(report)

@@ -83,15 +83,19 @@ def main():
         latents = torch.randn(1, pipe.unet.config.in_channels, l, l, generator=g).to(dtype)  # (1, 9, R/8, R/8)
         ids = torch.tensor([[r, r, 0, 0, r, r]], dtype=dtype)
         cond = {"text_embeds": pooled, "time_ids": ids}
-        out["unet_step_ms"] = timed(args.runs, lambda: pipe.unet(latents, 999, encoder_hidden_states=embeds,
-                                                                  added_cond_kwargs=cond))
-        pixels = (image * 2 - 1).to(dtype)
-        out["vae_encode_ms"] = timed(args.runs, lambda: pipe.vae.encode(pixels))
-        z = torch.randn(1, pipe.vae.config.latent_channels, l, l, generator=g).to(dtype)
-        out["vae_decode_ms"] = timed(args.runs, lambda: pipe.vae.decode(z))
-        out["remove_4step_ms"] = timed(args.runs, lambda: pipe(
-            prompt="", image=image, mask_image=mask, height=r, width=r, guidance_scale=1.0, num_inference_steps=4,
-            strength=0.99, generator=torch.Generator().manual_seed(0), output_type="np"))
+        if "unet" in parts:
+            out["unet_step_ms"] = timed(args.runs, lambda: pipe.unet(latents, 999, encoder_hidden_states=embeds,
+                                                                      added_cond_kwargs=cond))
+        if "encode" in parts:
+            pixels = (image * 2 - 1).to(dtype)
+            out["vae_encode_ms"] = timed(args.runs, lambda: pipe.vae.encode(pixels))
+        if "decode" in parts:
+            z = torch.randn(1, pipe.vae.config.latent_channels, l, l, generator=g).to(dtype)
+            out["vae_decode_ms"] = timed(args.runs, lambda: pipe.vae.decode(z))
+        if "remove" in parts:
+            out["remove_4step_ms"] = timed(args.runs, lambda: pipe(
+                prompt="", image=image, mask_image=mask, height=r, width=r, guidance_scale=1.0, num_inference_steps=4,
+                strength=0.99, generator=torch.Generator().manual_seed(0), output_type="np"))
     print_result(out, load_ms, args.dtype)
 
 

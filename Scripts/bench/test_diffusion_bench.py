@@ -50,6 +50,19 @@ class ReportTests(unittest.TestCase):
         self.assertIsNone(rows["vae_decode_ms"]["ratio"])        # missing on both sides
         self.assertEqual([r["measure"] for r in diffusion.compare({}, {})], diffusion.MEASURES)
 
+    def test_combine_takes_medians_over_rounds_and_the_median_round_ratio(self):
+        rounds = [({"unet_step_ms": 90.0}, {"unet_step_ms": 100.0}),     # 0.9
+                  ({"unet_step_ms": 150.0}, {"unet_step_ms": 100.0}),    # 1.5: a slow moment for rorem
+                  ({"unet_step_ms": 120.0}, {"unet_step_ms": 120.0})]    # 1.0
+        row = {r["measure"]: r for r in diffusion.combine(rounds)}["unet_step_ms"]
+        self.assertEqual(row["rorem"], 120.0)
+        self.assertEqual(row["diffusers"], 100.0)
+        self.assertAlmostEqual(row["ratio"], 1.0)
+        self.assertEqual([round(r, 2) for r in row["round_ratios"]], [0.9, 1.5, 1.0])
+        one = {r["measure"]: r for r in diffusion.combine(rounds[:1])}["unet_step_ms"]
+        self.assertAlmostEqual(one["ratio"], 0.9)
+        self.assertEqual(one["round_ratios"], [])
+
     def test_default_dtype_follows_the_bf16_features(self):
         cpu = {"features": {"avx2": True, "avx512f": True, "avx512_bf16": False, "amx_bf16": False}}
         self.assertEqual(diffusion.default_dtype(cpu), "fp32")
@@ -81,7 +94,7 @@ class TinyRunTests(unittest.TestCase):
         with tempfile.TemporaryDirectory() as out:
             doc = Path(out) / "BENCH.md"
             done = subprocess.run([python, str(HERE / "diffusion.py"), "--tiny", "--rorem", str(ROREM), "--out", out,
-                                   "--python", python, "--doc", str(doc), "--threads", "2"],
+                                   "--python", python, "--doc", str(doc), "--threads", "2", "--rounds", "2"],
                                   capture_output=True, text=True, timeout=600)
             self.assertEqual(done.returncode, 0, done.stderr[-3000:])
             report = json.loads((Path(out) / "diffusion.json").read_text())
@@ -93,12 +106,16 @@ class TinyRunTests(unittest.TestCase):
                 for side in ("rorem", "diffusers"):
                     self.assertGreater(row[side], 0, f"{side} {row['measure']}")
                 self.assertGreater(row["ratio"], 0)
-            self.assertEqual(report["rorem"]["threads"], 2)
-            self.assertEqual(report["diffusers"]["threads"], 2)
+            self.assertEqual(report["rounds"], 2)
+            for side in ("rorem", "diffusers"):
+                self.assertEqual(len(report[side]), 2, f"one {side} result per round")
+                self.assertTrue(all(r["threads"] == 2 for r in report[side]))
+            self.assertTrue(all(len(r["round_ratios"]) == 2 for r in report["rows"] if r["ratio"] is not None))
             self.assertIn("model", report["cpu"])
             self.assertIn("amx_bf16", report["cpu"]["features"])
             md = (Path(out) / "diffusion.md").read_text()
             self.assertIn("| one UNet step (ms) |", md)
+            self.assertIn("ratio in each round", md)
             self.assertIn("Seconds per image", md)
             self.assertIn(md.strip(), doc.read_text())
 
