@@ -51,10 +51,10 @@ final class BufferPoolTests: XCTestCase {
     }
 
     func testTheLimitComesFromTheEnvironmentValue() {
-        XCTAssertEqual(BufferPool.limit(fromEnvironment: nil), 1 << 30)
+        XCTAssertEqual(BufferPool.limit(fromEnvironment: nil), 2 << 30)
         XCTAssertEqual(BufferPool.limit(fromEnvironment: "4096"), 4096 << 20)
         XCTAssertEqual(BufferPool.limit(fromEnvironment: " 0 "), 0)
-        XCTAssertEqual(BufferPool.limit(fromEnvironment: "-1"), 1 << 30)
-        XCTAssertEqual(BufferPool.limit(fromEnvironment: "lots"), 1 << 30)
+        XCTAssertEqual(BufferPool.limit(fromEnvironment: "-1"), 2 << 30)
+        XCTAssertEqual(BufferPool.limit(fromEnvironment: "lots"), 2 << 30)
     }
 }
