@@ -21,28 +21,34 @@ enum Attention {
     static let vectorKernels = ck_has_avx2_fma() != 0
 
     /// out (B, Lq, Dv) = softmax(scale * q k^T) v for q (B, Lq, D), k (B, Lk, D), v (B, Lk, Dv), f32, contiguous.
+    /// With `heads` > 1 the operands are instead in the projections' own layout, q (N, Lq, heads, D), k (N, Lk,
+    /// heads, D), v (N, Lk, heads, Dv) and out (N, Lq, heads, Dv), with B = N x heads: each head's rows are read and
+    /// written in place with a row stride of heads x D (no permuted copies of q, k, v and the output).
     /// When `logsumexp` is given it receives (B, Lq) rows of log(sum_j exp(scale q_i k_j)), what the backward needs to
     /// recompute the probabilities. Needs lk >= 1.
     static func flash(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                       out: UnsafeMutablePointer<Float>, logsumexp: UnsafeMutablePointer<Float>? = nil,
-                      batch: Int, lq: Int, lk: Int, d: Int, dv: Int, scale: Float,
+                      batch: Int, heads: Int = 1, lq: Int, lk: Int, d: Int, dv: Int, scale: Float,
                       queryBlock: Int = Attention.queryBlock, keyBlock: Int = Attention.keyBlock) {
         let qBlocks = (lq + queryBlock - 1) / queryBlock
         let keyTile = Swift.min(keyBlock, lk)
+        let ldq = heads * d, ldv = heads * dv                        // row strides of q and k, of v and out
         Parallel.forEach(batch * qBlocks) { t in
             let b = t / qBlocks, q0 = (t % qBlocks) * queryBlock, rows = Swift.min(queryBlock, lq - q0)
+            let sample = b / heads, head = b % heads
             let scratch = ScratchPool.shared.take(queryBlock * keyTile + 2 * queryBlock)
             defer { ScratchPool.shared.give(scratch) }
             let s = scratch.pointer                                  // (rows, kc) scores, then probabilities
             let rowMax = s + queryBlock * keyTile, rowSum = rowMax + queryBlock   // (rows) each
-            let qp = q + (b * lq + q0) * d, kp = k + b * lk * d, vp = v + b * lk * dv
-            let op = out + (b * lq + q0) * dv                        // (rows, dv) accumulator
+            let qp = q + ((sample * lq + q0) * heads + head) * d, kp = k + (sample * lk * heads + head) * d
+            let vp = v + (sample * lk * heads + head) * dv
+            let op = out + ((sample * lq + q0) * heads + head) * dv  // (rows, dv) accumulator, rows ldv apart
             var k0 = 0
             while k0 < lk {
                 let kc = Swift.min(keyTile, lk - k0), first = k0 == 0
                 // S (rows, kc) = scale * Q_blk (rows, d) @ K_blk^T (d, kc)
-                BLAS.sgemm(transA: false, transB: true, m: rows, n: kc, k: d, alpha: scale, a: qp, lda: d,
-                           b: kp + k0 * d, ldb: d, c: s, ldc: kc, split: false)
+                BLAS.sgemm(transA: false, transB: true, m: rows, n: kc, k: d, alpha: scale, a: qp, lda: ldq,
+                           b: kp + k0 * ldq, ldb: ldq, c: s, ldc: kc, split: false)
                 for r in 0..<rows {
                     let srow = s + r * kc
                     let blockMax = Attention.maximum(srow, kc)
@@ -56,7 +62,7 @@ enum Attention {
                         let correction = Foundation.exp(previous - newMax)
                         rowSum[r] = rowSum[r] * correction + blockSum
                         if correction != 1 {
-                            let orow = op + r * dv
+                            let orow = op + r * ldv
                             for j in 0..<dv { orow[j] *= correction }
                         }
                     }
@@ -64,11 +70,11 @@ enum Attention {
                 }
                 // O_blk (rows, dv) += P (rows, kc) @ V_blk (kc, dv)
                 BLAS.sgemm(transA: false, transB: false, m: rows, n: dv, k: kc, a: s, lda: kc,
-                           b: vp + k0 * dv, ldb: dv, beta: first ? 0 : 1, c: op, ldc: dv, split: false)
+                           b: vp + k0 * ldv, ldb: ldv, beta: first ? 0 : 1, c: op, ldc: ldv, split: false)
                 k0 += kc
             }
             for r in 0..<rows {
-                let inv = 1 / rowSum[r], orow = op + r * dv
+                let inv = 1 / rowSum[r], orow = op + r * ldv
                 for j in 0..<dv { orow[j] *= inv }
             }
             if let logsumexp {

@@ -44,6 +44,34 @@ extension Tensor {
         return record(out, [q, k, v], .attention(scale: s, output: out.detached, logsumexp: lse))
     }
 
+    /// Multi-head attention on the projections' own layout: q (N, Lq, heads x D), k (N, Lk, heads x D), v (N, Lk,
+    /// heads x Dv) -> (N, Lq, heads x Dv), head h being features h x D ..< (h + 1) x D. The same values as splitting
+    /// the heads into (N, heads, L, D), `scaledDotProductAttention` and merging them back; without a graph, the flash
+    /// kernel reads each head's rows in place and writes the merged output directly, so none of the four permuted
+    /// copies is made. Recording a graph, it is that split, the fused primitive and the merge.
+    public static func multiHeadAttention(query q: Tensor, key k: Tensor, value v: Tensor, heads: Int,
+                                          scale: Float? = nil) throws -> Tensor {
+        guard heads >= 1, q.rank == 3, k.rank == 3, v.rank == 3, q.shape[0] == k.shape[0], k.shape[0] == v.shape[0],
+              k.shape[1] == v.shape[1], q.shape[2] == k.shape[2], q.shape[2] % heads == 0, v.shape[2] % heads == 0 else {
+            throw TensorError("attention", "query \(shapeText(q.shape)), key \(shapeText(k.shape)) and value \(shapeText(v.shape)) do not split into \(heads) heads")
+        }
+        let (n, lq, lk, d, dv) = (q.shape[0], q.shape[1], k.shape[1], q.shape[2] / heads, v.shape[2] / heads)
+        let s = scale ?? 1 / Float(d).squareRoot()
+        if recording(q, k, v) || lk == 0 || d == 0 {
+            func split(_ t: Tensor, _ width: Int) throws -> Tensor {          // (N, L, heads x w) -> (N, heads, L, w)
+                try t.reshaped([n, t.shape[1], heads, width]).permuted([0, 2, 1, 3])
+            }
+            let attended = try scaledDotProductAttention(query: split(q, d), key: split(k, d), value: split(v, dv), scale: s)
+            return try attended.permuted([0, 2, 1, 3]).reshaped([n, lq, heads * dv])
+        }
+        let out = Tensor.empty([n, lq, heads * dv])                             // (N, Lq, heads x Dv)
+        q.withF32 { qp in k.withF32 { kp in v.withF32 { vp in
+            Attention.flash(q: qp, k: kp, v: vp, out: out.storage.pointer, batch: n * heads, heads: heads,
+                            lq: lq, lk: lk, d: d, dv: dv, scale: s)
+        } } }
+        return out
+    }
+
     /// The `.attention` primitive's rule: [dq, dk, dv] (nil where `need` is false) from the saved output and
     /// log-sum-exp, never holding Lq x Lk.
     static func attentionBackward(inputs: [Tensor], grad g: Tensor, scale: Float, output: Tensor, logsumexp: Tensor,

@@ -118,6 +118,28 @@ final class KernelParityTests: XCTestCase {
         }
     }
 
+    func testMultiHeadAttentionReadsTheHeadsInPlace() throws {
+        // (N, L, heads x D) in place against splitting the heads, the PyTorch-checked kernel and merging them back:
+        // several query and key blocks, cross-attention with Dv != D, one head, and the recorded (training) path.
+        for (i, c) in [(n: 2, lq: 300, lk: 600, heads: 3, d: 8, dv: 8), (n: 1, lq: 37, lk: 77, heads: 4, d: 16, dv: 8),
+                       (n: 1, lq: 5, lk: 5, heads: 1, d: 4, dv: 4)].enumerated() {
+            let seed = UInt64(40 + 5 * i)
+            let q = rand([c.n, c.lq, c.heads * c.d], seed: seed), k = rand([c.n, c.lk, c.heads * c.d], seed: seed + 1)
+            let v = rand([c.n, c.lk, c.heads * c.dv], seed: seed + 2)
+            func split(_ t: Tensor, _ w: Int) throws -> Tensor { try t.reshaped([c.n, t.shape[1], c.heads, w]).permuted([0, 2, 1, 3]) }
+            let expected = try GradMode.noGrad {
+                try Tensor.scaledDotProductAttention(query: split(q, c.d), key: split(k, c.d), value: split(v, c.dv))
+                    .permuted([0, 2, 1, 3]).reshaped([c.n, c.lq, c.heads * c.dv])
+            }
+            let got = try GradMode.noGrad { try Tensor.multiHeadAttention(query: q, key: k, value: v, heads: c.heads) }
+            XCTAssertEqual(got.shape, [c.n, c.lq, c.heads * c.dv])
+            assertClose(got.values, expected.values, atol: 1e-6, rtol: 1e-5, "case \(i)")
+            let recorded = try Tensor.multiHeadAttention(query: q.requiringGrad(), key: k, value: v, heads: c.heads)
+            assertClose(recorded.values, expected.values, atol: 1e-6, rtol: 1e-5, "case \(i) recorded")
+        }
+        XCTAssertThrowsError(try Tensor.multiHeadAttention(query: rand([1, 4, 6]), key: rand([1, 4, 6]), value: rand([1, 4, 6]), heads: 4))
+    }
+
     func testFusedNormsAndActivationsMatchPyTorch() throws {
         let (gs, gsOut) = try fixture("group_norm_silu")
         let (gg, ggOut) = try fixture("group_norm_gelu")

@@ -91,13 +91,9 @@ public final class Attention: Module {
             h = try normed.permuted([0, 2, 1])                               // (N, L, C)
         }
         let ctx = context ?? h                                               // (N, Lc, Cctx)
-        func heads(_ t: Tensor) throws -> Tensor {                           // (N, L, inner) -> (N, heads, L, dimHead)
-            try t.reshaped([n, t.shape[1], o.heads, o.dimHead]).permuted([0, 2, 1, 3])
-        }
-        let q = try heads(toQ(h)), k = try heads(toK(ctx)), v = try heads(toV(ctx))
-        // Flash attention with or without a graph: memory of a few score tiles, never (N, heads, L, Lc).
-        let attended = try Tensor.scaledDotProductAttention(query: q, key: k, value: v)   // (N, heads, L, dimHead)
-        let merged = try attended.permuted([0, 2, 1, 3]).reshaped([n, h.shape[1], o.innerDim])
+        // Flash attention with or without a graph: memory of a few score tiles, never (N, heads, L, Lc); the heads
+        // are read in place from the projections (N, L, heads x dimHead).
+        let merged = try Tensor.multiHeadAttention(query: toQ(h), key: toK(ctx), value: toV(ctx), heads: o.heads)
         var y = try toOut(merged)                                            // (N, L, queryDim)
         if spatial { y = try y.permuted([0, 2, 1]).reshaped(x.shape) }       // (N, C, H, W)
         if o.residualConnection { y = try y.plus(x) }
