@@ -63,12 +63,12 @@ public enum BLAS {
     /// Multiply-adds per block that a split aims for at least: smaller blocks spend more of their time packing.
     static let workPerBlock = 1 << 23
 
-    /// Most blocks a product is split into: four per core of the machine, at most `Parallel.targetTasks`. Every
+    /// Most blocks a product is split into: `Parallel.machinePieces` (four per core, at most `targetTasks`). Every
     /// block packs the operand it shares with the others again, so on a 2-core machine 16 blocks were measured
     /// 5-15% slower than 8 on the UNet's linear layers (1024 x 640 x 640 to 256 x 10240 x 1280). It depends on the
     /// machine's cores, never on `Parallel.threads`, so results stay the same for every thread count (OpenBLAS's
     /// bits do depend on where a product is cut).
-    static let maximumBlocks = Swift.min(Parallel.targetTasks, 4 * Parallel.cores)
+    static let maximumBlocks = Parallel.machinePieces
 
     /// The blocks a split product is cut into along its larger output dimension: a function of the shape and
     /// the machine's core count only (so the result never depends on the thread count), up to `maximumBlocks`

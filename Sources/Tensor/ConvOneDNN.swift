@@ -217,7 +217,7 @@ enum OneDNNConv {
                              oh: Int, ow: Int) -> ForwardSplit {
         let plan = ConvTilePlan.make(batch: n, oh: oh, ow: ow, colRows: 0)
         let weights = o * (c / Swift.max(1, groups)) * kh * kw, input = c * h * w
-        let pieces = Swift.min(Parallel.targetTasks, 4 * Parallel.cores) / Swift.max(1, n)
+        let pieces = Parallel.machinePieces / Swift.max(1, n)
         guard groups == 1, weights > input, o >= 64, pieces >= 2 else {
             return ForwardSplit(rowsPerBand: plan.rowsPerBand, channelBlock: o)
         }
@@ -237,20 +237,18 @@ enum OneDNNConv {
             let base = Key(n: 1, c: c, h: h, w: wd, o: o, kh: kh, kw: kw, oh: oh, ow: ow, geometry: geo, padTop: 0,
                            padBottom: 0, srcPlane: h * wd, dstPlane: oh * ow, kind: Int32(ODNN_CONV_FORWARD),
                            hasBias: bias != nil, compute: compute, weights: read)
-            if split.channelBlock < o, let band = bands.first, bands.count == 1 {
-                // Blocks of output channels, each with its own slab of the weights (OIHW: contiguous), bias and
-                // output channels; every piece reorders its slab itself.
+            if split.channelBlock < o {
+                // Blocks of output channels over the one whole-image band, each with its own slab of the weights
+                // (OIHW: contiguous), bias and output channels; every piece reorders its slab itself.
                 let blocks = stride(from: 0, to: o, by: split.channelBlock).map { $0..<Swift.min(o, $0 + split.channelBlock) }
+                let sizes = Set(blocks.map(\.count))
                 var made: [Int: Handle] = [:]
-                for size in Set(blocks.map(\.count)) {
+                for size in sizes {
                     var key = base
                     key.o = size
-                    key.padTop = band.padTop
-                    key.padBottom = band.padBottom
-                    guard let handle = handle(key) else { break }
-                    made[size] = handle
+                    made[size] = handles(for: bands, base: key)?.first
                 }
-                guard made.count == Set(blocks.map(\.count)).count else { continue }
+                guard made.count == sizes.count else { continue }
                 let slab = c * kh * kw * read.size, plane = oh * ow
                 return withWeights(weight, compute: compute) { plain in
                     runPieces(n * blocks.count) { t in

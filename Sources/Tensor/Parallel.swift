@@ -59,6 +59,11 @@ public enum Parallel {
     @usableFromInline
     static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+    /// Most pieces a kernel cuts one product or convolution into: four per core of the machine, at most
+    /// `targetTasks`. A function of the machine's cores, never of `threads`, so results stay the same for every
+    /// thread count.
+    static let machinePieces = min(targetTasks, 4 * cores)
+
     /// Splits `0..<extent` into at most `pieces` nearly equal blocks whose sizes (but the last) are multiples of
     /// `multiple`, never smaller than `minimum`; returns the block size (>= 1). A function of its arguments
     /// only, never of the thread count.
