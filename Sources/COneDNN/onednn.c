@@ -40,6 +40,7 @@ enum {
 #define SAME(a, b) ((int)(a) == (int)(b))
 _Static_assert(sizeof(dnnl_memory_desc_t) <= sizeof(odnn_md), "memory desc blob too small");
 _Static_assert(sizeof(dnnl_convolution_desc_t) <= sizeof(odnn_op_desc), "conv desc blob too small");
+_Static_assert(sizeof(dnnl_matmul_desc_t) <= sizeof(odnn_op_desc), "matmul desc blob too small");
 _Static_assert(sizeof(dnnl_exec_arg_t) == sizeof(odnn_exec_arg), "exec arg");
 _Static_assert(sizeof(dnnl_dims_t) == sizeof(odnn_dims), "dims");
 _Static_assert(SAME(dnnl_f32, D_DT_F32) && SAME(dnnl_bf16, D_DT_BF16) && SAME(dnnl_f16, D_DT_F16) && SAME(dnnl_u8, D_DT_U8), "data types");
@@ -78,6 +79,7 @@ static struct {
                                       const int64_t *, const int64_t *, const int64_t *, const int64_t *);
     int (*dilated_conv_bwd_weights_init)(odnn_op_desc *, int, const void *, const void *, const void *, const void *,
                                          const int64_t *, const int64_t *, const int64_t *, const int64_t *);
+    int (*matmul_init)(odnn_op_desc *, const void *, const void *, const void *, const void *);
     int (*pd_create)(odnn_handle *, const void *, odnn_handle, odnn_handle, odnn_handle);
     int (*pd_destroy)(odnn_handle);
     int (*pd_query)(odnn_handle, int, int, void *);
@@ -127,6 +129,7 @@ static void load_library(void) {
     RESOLVE(dilated_conv_fwd_init, "dnnl_dilated_convolution_forward_desc_init");
     RESOLVE(dilated_conv_bwd_data_init, "dnnl_dilated_convolution_backward_data_desc_init");
     RESOLVE(dilated_conv_bwd_weights_init, "dnnl_dilated_convolution_backward_weights_desc_init");
+    RESOLVE(matmul_init, "dnnl_matmul_desc_init");
     RESOLVE(pd_create, "dnnl_primitive_desc_create");
     RESOLVE(pd_destroy, "dnnl_primitive_desc_destroy");
     RESOLVE(pd_query, "dnnl_primitive_desc_query");
@@ -487,4 +490,68 @@ int odnn_conv_execute_blocked(const odnn_conv *conv, const void *a, const void *
                               void *out, void *workspace) {
     void *data[3] = {(void *)a, (void *)blocked_weights, out};
     return program_execute(&conv->p, data, bias, workspace, reads_weights(conv) ? 2 : 0);
+}
+
+// ---- Matrix product ----
+
+struct odnn_matmul { odnn_program p; };
+
+odnn_matmul *odnn_matmul_create(const odnn_matmul_shape *s, char *error, size_t error_size) {
+    if (error_size) error[0] = 0;
+    if (!odnn_load()) { snprintf(error, error_size, "%s", load_error); return NULL; }
+    if (s->m < 1 || s->n < 1 || s->k < 1 || s->lda < s->k || s->ldc < s->n || s->threads < 1
+        || s->ldb < (s->b_transposed ? s->k : s->n)) {
+        snprintf(error, error_size, "bad matmul shape");
+        return NULL;
+    }
+    odnn_matmul *mm = calloc(1, sizeof *mm);
+    if (!mm) { snprintf(error, error_size, "out of memory"); return NULL; }
+    odnn_program *p = &mm->p;
+    p->threads = (int)s->threads;
+    api.omp_set_num_threads(p->threads);
+    int ct = dnnl_type(s->compute_dtype);
+    // A (M x K) and C (M x N) row-major with the caller's row strides; B (K x N) either row-major or, for a
+    // Linear weight (N x K), its transpose read in place (strides 1 and ldb).
+    int64_t a_dims[12] = {s->m, s->k}, b_dims[12] = {s->k, s->n}, c_dims[12] = {s->m, s->n}, bias_dims[12] = {1, s->n};
+    int64_t a_strides[12] = {s->lda, 1}, c_strides[12] = {s->ldc, 1};
+    int64_t b_strides[12] = {s->b_transposed ? 1 : s->ldb, s->b_transposed ? s->ldb : 1};
+    p->operand[0] = (odnn_operand){.arg = D_ARG_SRC};
+    p->operand[1] = (odnn_operand){.arg = D_ARG_WEIGHTS};
+    p->operand[2] = (odnn_operand){.arg = D_ARG_DST, .is_output = 1};
+    api.md_init_by_strides(&p->operand[0].user, 2, a_dims, ct, a_strides);
+    api.md_init_by_strides(&p->operand[1].user, 2, b_dims, ct, b_strides);
+    api.md_init_by_strides(&p->operand[2].user, 2, c_dims, D_DT_F32, c_strides);
+    api.md_init_by_tag(&p->bias, 2, bias_dims, D_DT_F32, D_TAG_AB);
+    // The weights in the layout the implementation prefers (reordered per call, as for convolutions); A and C
+    // as the caller holds them, so activations are never copied.
+    odnn_md b_any;
+    api.md_init_by_tag(&b_any, 2, b_dims, ct, D_TAG_ANY);
+    odnn_handle attr = NULL;
+    api.attr_create(&attr);
+    api.attr_set_scratchpad_mode(attr, D_SCRATCHPAD_USER);
+    odnn_op_desc desc;
+    p->has_bias = s->has_bias;
+    int status = api.matmul_init(&desc, &p->operand[0].user, &b_any, s->has_bias ? (const void *)&p->bias : NULL,
+                                 &p->operand[2].user);
+    if (status == D_SUCCESS) status = api.pd_create(&p->pd, &desc, attr, engine, NULL);
+    if (status != D_SUCCESS) {
+        snprintf(error, error_size, status == D_UNIMPLEMENTED ? "oneDNN has no implementation for this matmul"
+                                                              : "oneDNN matmul descriptor: status %d", status);
+    } else {
+        const int queries[3] = {D_QUERY_SRC_MD, D_QUERY_WEIGHTS_MD, D_QUERY_DST_MD};
+        status = program_finish(p, attr, queries, error, error_size);
+    }
+    api.attr_destroy(attr);
+    if (status != D_SUCCESS) { program_destroy(p); free(mm); return NULL; }
+    return mm;
+}
+
+void odnn_matmul_destroy(odnn_matmul *mm) { if (mm) { program_destroy(&mm->p); free(mm); } }
+const char *odnn_matmul_impl(const odnn_matmul *mm) { return mm->p.impl; }
+size_t odnn_matmul_workspace_size(const odnn_matmul *mm) { return mm->p.workspace; }
+
+int odnn_matmul_execute(const odnn_matmul *mm, const void *a, const void *b, const float *bias, float *c,
+                        void *workspace) {
+    void *data[3] = {(void *)a, (void *)b, c};
+    return program_execute(&mm->p, data, bias, workspace, 0);
 }

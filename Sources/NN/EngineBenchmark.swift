@@ -16,7 +16,7 @@ public enum EngineBenchmark {
         let runs = max(1, runs)
         var results: [(name: String, value: Double)] = []
         var rng = RNG(seed: 0)
-        progress("BLAS kernels: \(BLAS.coreName), convolution: \(ConvBackend.status), threads: \(Parallel.threads)")
+        progress("BLAS kernels: \(BLAS.coreName), convolution: \(ConvBackend.status), bf16 matmul: \(OneDNN.bf16MatmulStatus), threads: \(Parallel.threads)")
         results.append(("threads", Double(Parallel.threads)))
 
         // SGEMM 1024^3.

@@ -28,7 +28,12 @@ extension Tensor {
         let out = Tensor.empty(Array(a.shape.dropLast(2)) + [m, n])
         let pc = out.storage.pointer
         let lda = a.shape[r - 1], ldb = b.shape[r - 1]
-        // f16/bf16 operands (weights kept in the dtype of their file) are converted into scratch float32 per call.
+        // bf16 weights on a CPU with native bf16 run on oneDNN's bf16 kernels (`OneDNNMatmul`); otherwise f16/bf16
+        // operands (weights kept in the dtype of their file) are converted into scratch float32 per call.
+        if !transposeA, let compute = OneDNNMatmul.computeType(a: a.dtype, b: b.dtype),
+           OneDNNMatmul.run(a: a, b: b, transposeB: transposeB, batch: batch, m: m, n: n, k: ka, compute: compute, into: pc) {
+            return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
+        }
         a.withF32 { pa in b.withF32 { pb in
             for i in 0..<batch {
                 BLAS.sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: ka,

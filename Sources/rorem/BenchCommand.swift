@@ -93,6 +93,7 @@ struct BenchEngine: ParsableCommand {
             // Which kernels ran (Scripts/bench/engine puts them in the table's header).
             print("conv_backend=\(ConvBackend.status)")
             print("blas_kernels=\(BLAS.coreName)")
+            print("bf16_matmul=\(OneDNN.bf16MatmulStatus)")
             let results = try EngineBenchmark.run(runs: runs) { printError("bench: \($0)") }
             for (name, value) in results {
                 let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.3f", value)

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/// oneDNN 2.x (libdnnl.so.2) convolutions, loaded at run time with dlopen: nothing links it, and on a
+/// oneDNN 2.x (libdnnl.so.2) convolutions and matrix products, loaded at run time with dlopen: nothing links it, and on a
 /// machine without it odnn_load() returns 0 and the engine keeps its own kernels. The few C API functions used
 /// are declared in onednn.c with their 2.x ABI and resolved with dlsym (no dnnl.h needed to build).
 ///
@@ -73,5 +73,31 @@ int odnn_conv_same_weights_layout(const odnn_conv *a, const odnn_conv *b);
 /// odnn_conv_execute with b already in the handle's layout (from odnn_conv_block_weights).
 int odnn_conv_execute_blocked(const odnn_conv *conv, const void *a, const void *blocked_weights, const float *bias,
                               void *out, void *workspace);
+
+
+/// A matrix product C (M x N, float32) = A (M x K) x B (K x N) [+ bias (N)], row-major with the caller's row strides.
+/// B is row-major K x N, or with b_transposed its transpose stored N x K (a Linear weight). A and B are both in
+/// compute_dtype (ODNN_F32, or ODNN_BF16: bf16 operands, f32 accumulation, AVX512-BF16 or AMX only); the caller
+/// converts A. The weights are reordered per call into the layout the implementation reads.
+typedef struct {
+    long m, n, k, lda, ldb, ldc;
+    int b_transposed;
+    int has_bias;
+    int compute_dtype;
+    int threads;         ///< OpenMP threads inside one call (>= 1)
+} odnn_matmul_shape;
+
+typedef struct odnn_matmul odnn_matmul;
+
+/// The primitives for `shape`, or NULL with a message in `error` (bf16 where the CPU has no bf16 matmul).
+odnn_matmul *odnn_matmul_create(const odnn_matmul_shape *shape, char *error, size_t error_size);
+void odnn_matmul_destroy(odnn_matmul *matmul);
+/// The implementation as oneDNN's verbose mode names it, e.g. "gemm:jit" or "brg:avx512_core_amx".
+const char *odnn_matmul_impl(const odnn_matmul *matmul);
+/// Bytes of workspace one call needs (64-byte aligned pointer).
+size_t odnn_matmul_workspace_size(const odnn_matmul *matmul);
+/// Runs the product: a, b in the compute dtype, bias float32 or NULL, c float32 (overwritten). 0 on success.
+int odnn_matmul_execute(const odnn_matmul *matmul, const void *a, const void *b, const float *bias, float *c,
+                        void *workspace);
 
 #endif
