@@ -18,6 +18,7 @@ Usage: python Scripts/bench/diffusion.py [--runs 3] [--threads 2] [--resolution 
        python Scripts/bench/diffusion.py --tiny          # the committed tiny folder, in seconds (the unit test)
        python Scripts/bench/diffusion.py --parts encode,decode   # the VAE alone on both sides (minutes)
        python Scripts/bench/diffusion.py --rounds 2 --runs 1     # rorem, diffusers, rorem, diffusers: median ratio
+       python Scripts/bench/diffusion.py --rorem-storage stored  # rorem keeps the fp16 files' weights (its default)
 Needs torch, diffusers, transformers, peft, safetensors and (for the full folder's tokenizers) open_clip_torch.
 """
 from __future__ import annotations
@@ -222,6 +223,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resolution", type=int)
     parser.add_argument("--dtype", choices=["auto", "fp32", "bf16"], default="auto")
+    parser.add_argument("--rorem-storage", choices=["compute", "stored"], default="compute",
+                        help="compute: rorem holds the weights in the dtype both sides compute in, as diffusers does; "
+                             "stored: rorem keeps them as the folder stores them (fp16) and widens them per call, "
+                             "as `rorem remove` does without --dtype (diffusers still holds them in the dtype)")
     parser.add_argument("--rorem", default=str(ROOT / ".build" / "release" / "rorem"))
     parser.add_argument("--python", default=sys.executable, help="the interpreter for diffusers' child")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "diffusion")
@@ -252,13 +257,14 @@ def main(argv=None) -> dict:
                 "LCM-LoRA-shaped random LoRA of rank 64)")
     if not Path(args.rorem).exists():
         sys.exit(f"diffusion: no rorem binary at {args.rorem} (swift build -c release, or --rorem PATH)")
-    common = ["--resolution", str(resolution), "--runs", str(runs), "--dtype", dtype, "--parts", ",".join(sorted(parts))]
+    common = ["--resolution", str(resolution), "--runs", str(runs), "--parts", ",".join(sorted(parts))]
+    rorem_dtype = [] if args.rorem_storage == "stored" else ["--dtype", dtype]
     load_before = loadavg()
 
     rorem_cmd = [args.rorem, "bench", "diffusion", "--model", str(folder), "--lora", str(lora),
-                 "--threads", str(args.threads), *common] + (["--variant", variant] if variant else [])
+                 "--threads", str(args.threads), *common, *rorem_dtype] + (["--variant", variant] if variant else [])
     ref_cmd = [args.python, str(HERE / "diffusion_reference.py"), "--folder", str(folder), "--lora", str(lora),
-               "--threads", str(args.threads), *common] + (["--variant", variant] if variant else [])
+               "--threads", str(args.threads), *common, "--dtype", dtype] + (["--variant", variant] if variant else [])
     rounds, walls = [], []
     for i in range(max(1, args.rounds)):
         label = f" (round {i + 1} of {args.rounds})" if args.rounds > 1 else ""
@@ -288,7 +294,8 @@ def main(argv=None) -> dict:
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu, "dtype": dtype, "threads": args.threads, "resolution": resolution, "runs": runs,
         "folder": str(folder), "lora": str(lora), "folder_kind": kind,
-        "storage": "weights stored fp16 in the folder" if variant == "fp16" else "weights stored fp32 in the folder",
+        "storage": ("weights stored fp16 in the folder" if variant == "fp16" else "weights stored fp32 in the folder")
+                   + ("; rorem keeps them as stored and widens them per call" if args.rorem_storage == "stored" else ""),
         "load_before": load_before, "load_after": loadavg(),
         "versions": rounds[-1][1].get("versions", {}),
         "rounds": len(rounds),
