@@ -205,6 +205,19 @@ def update_doc(doc: Path, section: str) -> None:
     tmp.replace(doc)
 
 
+def commands(rorem: str, python: str, folder, lora, variant, resolution: int, runs: int, parts, threads: int,
+             dtype: str, rorem_storage: str = "compute") -> tuple[list[str], list[str]]:
+    """The two children's command lines: `rorem bench diffusion` and diffusion_reference.py with the same settings;
+    with rorem_storage "stored", rorem gets no --dtype and keeps the folder's weights as stored."""
+    common = ["--resolution", str(resolution), "--runs", str(runs), "--parts", ",".join(sorted(parts)),
+              "--threads", str(threads)] + (["--variant", variant] if variant else [])
+    rorem_dtype = [] if rorem_storage == "stored" else ["--dtype", dtype]
+    rorem_cmd = [rorem, "bench", "diffusion", "--model", str(folder), "--lora", str(lora), *common, *rorem_dtype]
+    ref_cmd = [python, str(HERE / "diffusion_reference.py"), "--folder", str(folder), "--lora", str(lora), *common,
+               "--dtype", dtype]
+    return rorem_cmd, ref_cmd
+
+
 def loadavg() -> str:
     try:
         return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -257,14 +270,9 @@ def main(argv=None) -> dict:
                 "LCM-LoRA-shaped random LoRA of rank 64)")
     if not Path(args.rorem).exists():
         sys.exit(f"diffusion: no rorem binary at {args.rorem} (swift build -c release, or --rorem PATH)")
-    common = ["--resolution", str(resolution), "--runs", str(runs), "--parts", ",".join(sorted(parts))]
-    rorem_dtype = [] if args.rorem_storage == "stored" else ["--dtype", dtype]
     load_before = loadavg()
-
-    rorem_cmd = [args.rorem, "bench", "diffusion", "--model", str(folder), "--lora", str(lora),
-                 "--threads", str(args.threads), *common, *rorem_dtype] + (["--variant", variant] if variant else [])
-    ref_cmd = [args.python, str(HERE / "diffusion_reference.py"), "--folder", str(folder), "--lora", str(lora),
-               "--threads", str(args.threads), *common, "--dtype", dtype] + (["--variant", variant] if variant else [])
+    rorem_cmd, ref_cmd = commands(args.rorem, args.python, folder, lora, variant, resolution, runs, parts,
+                                  args.threads, dtype, args.rorem_storage)
     rounds, walls = [], []
     for i in range(max(1, args.rounds)):
         label = f" (round {i + 1} of {args.rounds})" if args.rounds > 1 else ""

@@ -63,6 +63,18 @@ class ReportTests(unittest.TestCase):
         self.assertAlmostEqual(one["ratio"], 0.9)
         self.assertEqual(one["round_ratios"], [])
 
+    def test_commands_give_both_sides_the_same_settings(self):
+        rorem, ref = diffusion.commands("rorem", "python", "/f", "/l.safetensors", "fp16", 512, 3, {"unet", "decode"}, 2, "fp32")
+        for cmd in (rorem, ref):
+            for flag, value in (("--resolution", "512"), ("--runs", "3"), ("--parts", "decode,unet"), ("--threads", "2"),
+                                ("--variant", "fp16"), ("--dtype", "fp32"), ("--lora", "/l.safetensors")):
+                self.assertEqual(cmd[cmd.index(flag) + 1], value, f"{flag} in {cmd}")
+        self.assertEqual(rorem[1:3], ["bench", "diffusion"])
+        stored, ref2 = diffusion.commands("rorem", "python", "/f", "/l", None, 32, 1, {"unet"}, 2, "fp32", "stored")
+        self.assertNotIn("--dtype", stored, "stored: rorem keeps the folder's dtype")
+        self.assertNotIn("--variant", stored)
+        self.assertEqual(ref2[ref2.index("--dtype") + 1], "fp32", "diffusers still computes in the dtype")
+
     def test_default_dtype_follows_the_bf16_features(self):
         cpu = {"features": {"avx2": True, "avx512f": True, "avx512_bf16": False, "amx_bf16": False}}
         self.assertEqual(diffusion.default_dtype(cpu), "fp32")
