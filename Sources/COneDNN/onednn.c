@@ -265,6 +265,30 @@ static int program_finish(odnn_program *p, odnn_handle attr, const int queries[3
     return D_SUCCESS;
 }
 
+// Primitive attributes for every primitive the binding creates: user scratchpad mode, so that each call's
+// scratchpad lives in the caller's workspace (attr_destroy frees it).
+static odnn_handle user_scratchpad_attr(void) {
+    odnn_handle attr = NULL;
+    api.attr_create(&attr);
+    api.attr_set_scratchpad_mode(attr, D_SCRATCHPAD_USER);
+    return attr;
+}
+
+// The end of every create: `status` is that of making p->pd (of a `what`, e.g. "convolution"); on success the
+// program is finished, and on failure the error says why and the program is freed. Frees attr; returns the status.
+static int program_complete(odnn_program *p, int status, odnn_handle attr, const int queries[3], const char *what,
+                            char *error, size_t error_size) {
+    if (status != D_SUCCESS) {
+        if (status == D_UNIMPLEMENTED) snprintf(error, error_size, "oneDNN has no implementation for this %s", what);
+        else snprintf(error, error_size, "oneDNN %s descriptor: status %d", what, status);
+    } else {
+        status = program_finish(p, attr, queries, error, error_size);
+    }
+    api.attr_destroy(attr);
+    if (status != D_SUCCESS) program_destroy(p);
+    return status;
+}
+
 static odnn_handle memory_on(const void *md, void *data) {
     odnn_handle m = NULL;
     return api.memory_create(&m, md, engine, data) == D_SUCCESS ? m : NULL;
@@ -379,9 +403,7 @@ odnn_conv *odnn_conv_create(const odnn_conv_shape *s, char *error, size_t error_
     api.md_init_by_tag(&wei_out_any, wnd, wei_dims, D_DT_F32, D_TAG_ANY);
     init_plain(&p->bias, 1, bias_dims, ODNN_F32);
 
-    odnn_handle attr = NULL;
-    api.attr_create(&attr);
-    api.attr_set_scratchpad_mode(attr, D_SCRATCHPAD_USER);
+    odnn_handle attr = user_scratchpad_attr();
     odnn_op_desc desc;
     int status = D_SUCCESS;
     int queries[3];
@@ -428,14 +450,7 @@ odnn_conv *odnn_conv_create(const odnn_conv_shape *s, char *error, size_t error_
         }
         if (status == D_SUCCESS) status = api.pd_create(&p->pd, &desc, attr, engine, p->forward_hint);
     }
-    if (status != D_SUCCESS) {
-        snprintf(error, error_size, status == D_UNIMPLEMENTED ? "oneDNN has no implementation for this convolution"
-                                                              : "oneDNN convolution descriptor: status %d", status);
-    } else {
-        status = program_finish(p, attr, queries, error, error_size);
-    }
-    api.attr_destroy(attr);
-    if (status != D_SUCCESS) { program_destroy(p); free(conv); return NULL; }
+    if (program_complete(p, status, attr, queries, "convolution", error, error_size) != D_SUCCESS) { free(conv); return NULL; }
     return conv;
 }
 
@@ -526,23 +541,14 @@ odnn_matmul *odnn_matmul_create(const odnn_matmul_shape *s, char *error, size_t 
     // as the caller holds them, so activations are never copied.
     odnn_md b_any;
     api.md_init_by_tag(&b_any, 2, b_dims, ct, D_TAG_ANY);
-    odnn_handle attr = NULL;
-    api.attr_create(&attr);
-    api.attr_set_scratchpad_mode(attr, D_SCRATCHPAD_USER);
+    odnn_handle attr = user_scratchpad_attr();
     odnn_op_desc desc;
     p->has_bias = s->has_bias;
     int status = api.matmul_init(&desc, &p->operand[0].user, &b_any, s->has_bias ? (const void *)&p->bias : NULL,
                                  &p->operand[2].user);
     if (status == D_SUCCESS) status = api.pd_create(&p->pd, &desc, attr, engine, NULL);
-    if (status != D_SUCCESS) {
-        snprintf(error, error_size, status == D_UNIMPLEMENTED ? "oneDNN has no implementation for this matmul"
-                                                              : "oneDNN matmul descriptor: status %d", status);
-    } else {
-        const int queries[3] = {D_QUERY_SRC_MD, D_QUERY_WEIGHTS_MD, D_QUERY_DST_MD};
-        status = program_finish(p, attr, queries, error, error_size);
-    }
-    api.attr_destroy(attr);
-    if (status != D_SUCCESS) { program_destroy(p); free(mm); return NULL; }
+    const int queries[3] = {D_QUERY_SRC_MD, D_QUERY_WEIGHTS_MD, D_QUERY_DST_MD};
+    if (program_complete(p, status, attr, queries, "matmul", error, error_size) != D_SUCCESS) { free(mm); return NULL; }
     return mm;
 }
 

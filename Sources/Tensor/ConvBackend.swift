@@ -60,6 +60,26 @@ final class LockedValue<Value>: @unchecked Sendable {
     }
 }
 
+/// oneDNN primitives kept by the key they were made for: creation JIT-compiles kernels (milliseconds), execution is
+/// thread-safe. A nil value records a case oneDNN cannot do, so it is not retried. Past `limit` entries the cache
+/// starts afresh (a model has tens of shapes).
+final class PrimitiveCache<Key: Hashable, Value>: @unchecked Sendable {
+    private let table = LockedValue<[Key: Value?]>([:])
+    let limit: Int
+    init(limit: Int) { self.limit = limit }
+
+    /// The value for `key`, made by `make` on first use (outside the lock: creation is slow).
+    func value(for key: Key, make: () -> Value?) -> Value? {
+        if let cached = table.withLock({ $0[key] }) { return cached }
+        let made = make()
+        table.withLock { table in
+            if table.count >= limit { table.removeAll() }
+            table[key] = .some(made)
+        }
+        return made
+    }
+}
+
 /// The loaded oneDNN library (COneDNN's dlopen binding) and what it reports.
 public enum OneDNN {
     /// Whether libdnnl.so.2 (oneDNN 2.x) loaded with every symbol the binding uses.

@@ -69,15 +69,16 @@ enum OneDNNConv {
         return body(raw + (64 - Int(bitPattern: raw) % 64) % 64)
     }
 
-    /// Cached handles; nil records a case oneDNN cannot do (so it is not retried).
-    private static let cache = LockedValue<[Key: Handle?]>([:])
-    /// Distinct cases kept at most (a model has tens, each with up to four band geometries); past it the cache
-    /// starts afresh.
+    /// Distinct cases kept at most (a model has tens, each with up to four band geometries).
     static let cacheLimit = 1024
+    private static let cache = PrimitiveCache<Key, Handle>(limit: cacheLimit)
 
     /// The handle for `key`, created on first use; nil when oneDNN has no implementation.
     static func handle(_ key: Key) -> Handle? {
-        if let cached = cache.withLock({ $0[key] }) { return cached }
+        cache.value(for: key) { make(key) }
+    }
+
+    private static func make(_ key: Key) -> Handle? {
         let g = key.geometry
         var shape = odnn_conv_shape(
             n: key.n, c: key.c, h: key.h, w: key.w, o: key.o, kh: key.kh, kw: key.kw, oh: key.oh, ow: key.ow,
@@ -86,12 +87,7 @@ enum OneDNNConv {
             dst_plane: key.dstPlane, kind: key.kind, has_bias: key.hasBias ? 1 : 0, compute_dtype: code(key.compute),
             weights_dtype: code(key.weights), threads: 1)
         var error = [CChar](repeating: 0, count: 256)
-        let made = odnn_conv_create(&shape, &error, error.count).map(Handle.init)
-        cache.withLock { table in
-            if table.count >= cacheLimit { table.removeAll() }
-            table[key] = .some(made)
-        }
-        return made
+        return odnn_conv_create(&shape, &error, error.count).map(Handle.init)
     }
 
     static func code(_ dtype: DType) -> Int32 {

@@ -95,22 +95,17 @@ enum OneDNNMatmul {
         }
     }
 
-    /// Cached handles; nil records a shape oneDNN cannot do.
-    private static let cache = LockedValue<[Key: Handle?]>([:])
+    private static let cache = PrimitiveCache<Key, Handle>(limit: OneDNNConv.cacheLimit)
 
-    /// The handle for `key`, created on first use (creation JIT-compiles kernels); nil when oneDNN has none.
+    /// The handle for `key`, created on first use; nil when oneDNN has none.
     static func handle(_ key: Key) -> Handle? {
-        if let cached = cache.withLock({ $0[key] }) { return cached }
-        var shape = odnn_matmul_shape(m: key.m, n: key.n, k: key.k, lda: key.lda, ldb: key.ldb, ldc: key.ldc,
-                                      b_transposed: key.bTransposed ? 1 : 0, has_bias: 0,
-                                      compute_dtype: OneDNNConv.code(key.compute), threads: 1)
-        var error = [CChar](repeating: 0, count: 256)
-        let made = odnn_matmul_create(&shape, &error, error.count).map(Handle.init)
-        cache.withLock { table in
-            if table.count >= OneDNNConv.cacheLimit { table.removeAll() }
-            table[key] = .some(made)
+        cache.value(for: key) {
+            var shape = odnn_matmul_shape(m: key.m, n: key.n, k: key.k, lda: key.lda, ldb: key.ldb, ldc: key.ldc,
+                                          b_transposed: key.bTransposed ? 1 : 0, has_bias: 0,
+                                          compute_dtype: OneDNNConv.code(key.compute), threads: 1)
+            var error = [CChar](repeating: 0, count: 256)
+            return odnn_matmul_create(&shape, &error, error.count).map(Handle.init)
         }
-        return made
     }
 
     /// The implementation oneDNN picks for an (m x k) x (k x n) product with B transposed (a Linear weight), or
