@@ -22,6 +22,20 @@ final class UNetParityTests: XCTestCase {
         }
     }
 
+    func testNamedModulesReachEveryParameterOwnerInBothHalves() throws {
+        let unet = try UNetFixtures.model("unet")
+        let modules = unet.namedModules()
+        let names = Set(modules.map(\.name))
+        for (n, _) in unet.namedParameters() {
+            let owner = n.split(separator: ".").dropLast().joined(separator: ".")
+            XCTAssertTrue(names.contains(owner), "no module named '\(owner)' for parameter '\(n)'")
+        }
+        let toK = unet.encoder.downBlocks.compactMap { $0.attentions.first }.first?.transformerBlocks.first?.attn2.toK
+        let name = try XCTUnwrap(modules.first { $0.module === toK }?.name)
+        XCTAssertTrue(name.hasPrefix("down_blocks."), name)
+        XCTAssertTrue(unet.module(named: name) === toK)
+    }
+
     func testInpaintingUNetMatchesDiffusers() throws {
         let unet = try UNetFixtures.model("unet")
         let ref = try UNetFixtures.reference("unet")

@@ -82,6 +82,27 @@ final class CheckpointLoaderTests: XCTestCase {
         }
     }
 
+    /// A module that reports a part's parameters under their own names, as the UNet reports its encoder half's.
+    private final class Folded: Module {
+        let part: AttentionBlock, head: Linear
+        init(rng: inout RNG) {
+            part = AttentionBlock(channels: 8, heads: 2, groups: 2, rng: &rng)
+            head = Linear(8, 3, rng: &rng)
+        }
+        func namedParameters() -> [(name: String, parameter: Parameter)] { part.namedParameters() + scoped("head", head) }
+    }
+
+    func testNamedModulesReachThePartsOfAModuleFoldedIntoItsParent() throws {
+        var rng = RNG(seed: 8)
+        let folded = Folded(rng: &rng)
+        XCTAssertEqual(folded.namedModules().map(\.name), ["", "group_norm", "to_q", "to_k", "to_v", "to_out.0", "head"])
+        XCTAssertTrue(folded.module(named: "to_k") === folded.part.toK)
+        XCTAssertTrue(folded.module(named: "head") === folded.head)
+        // So LoRA reaches them by name.
+        XCTAssertEqual(try LoRA.wrap(folded, rank: 1, rng: &rng) { $0 == "to_v" }, ["to_v"])
+        XCTAssertNotNil(folded.part.toV.lora)
+    }
+
     func testShardedCheckpointsLoadAsOneFile() throws {
         let dir = try CheckpointFixtures.scratch("shards")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -70,7 +70,9 @@ public final class Attention: Module {
     }
 
     /// x (N, L, queryDim) or (N, queryDim, H, W); context (N, Lc, crossAttentionDim) or nil -> the shape of x.
-    public func callAsFunction(_ x: Tensor, context: Tensor? = nil) throws -> Tensor {
+    /// With `projections`, cross-attention takes `to_k(context)` and `to_v(context)` from that memo when no graph is
+    /// recorded and neither projection has an unfused LoRA adapter (the same values, computed once per context).
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, projections: ContextProjections? = nil) throws -> Tensor {
         let o = options
         let spatial = x.rank == 4
         guard (spatial && x.shape[1] == o.queryDim) || (x.rank == 3 && x.shape[2] == o.queryDim) else {
@@ -93,7 +95,13 @@ public final class Attention: Module {
         let ctx = context ?? h                                               // (N, Lc, Cctx)
         // Flash attention with or without a graph: memory of a few score tiles, never (N, heads, L, Lc); the heads
         // are read in place from the projections (N, L, heads x dimHead).
-        let merged = try Tensor.multiHeadAttention(query: toQ(h), key: toK(ctx), value: toV(ctx), heads: o.heads)
+        let key: Tensor, value: Tensor                                       // (N, Lc, inner) each
+        if let projections, let context, !GradMode.isEnabled, toK.lora == nil, toV.lora == nil {
+            (key, value) = try projections.projections(of: self, context: context)
+        } else {
+            (key, value) = (try toK(ctx), try toV(ctx))
+        }
+        let merged = try Tensor.multiHeadAttention(query: toQ(h), key: key, value: value, heads: o.heads)
         var y = try toOut(merged)                                            // (N, L, queryDim)
         if spatial { y = try y.permuted([0, 2, 1]).reshaped(x.shape) }       // (N, C, H, W)
         if o.residualConnection { y = try y.plus(x) }

@@ -152,13 +152,16 @@ public final class SDXLInpaintPipeline {
             maskedInput = try Tensor.concat([maskedLatents, maskedLatents], axis: 0)
         }
         let added = AddedConditions(textEmbeds: pooled, timeIds: timeIds)
+        // The context is fixed for the loop: each cross-attention layer projects it to keys and values once.
+        let projections = ContextProjections()
 
         for (i, t) in timesteps.enumerated() {
             if shouldStop() { throw Stopped() }
             var input = cfg ? try Tensor.concat([latents, latents], axis: 0) : latents
             input = try scheduler.scaleModelInput(input, timestep: t)
             if !blending { input = try Tensor.concat([input, maskInput, maskedInput], axis: 1) }
-            var prediction = try unet(input, timestep: t, encoderHiddenStates: context, added: added)
+            var prediction = try unet(input, timestep: t, encoderHiddenStates: context, added: added,
+                                      projections: projections)
             if cfg {
                 let n = latents.shape[0]
                 let uncond = try prediction.slice(axis: 0, 0, n), text = try prediction.slice(axis: 0, n, 2 * n)

@@ -22,10 +22,11 @@ public final class BasicTransformerBlock: Module {
         ff = FeedForward(dim: dim, rng: &rng)
     }
 
-    /// x (N, L, dim), context (N, Lc, crossAttentionDim) -> (N, L, dim).
-    public func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
+    /// x (N, L, dim), context (N, Lc, crossAttentionDim) -> (N, L, dim); `projections` memoizes the
+    /// cross-attention's key and value projections of the context (inference).
+    public func callAsFunction(_ x: Tensor, context: Tensor, projections: ContextProjections? = nil) throws -> Tensor {
         var h = try attn1(norm1(x)).plus(x)
-        h = try attn2(norm2(h), context: context).plus(h)
+        h = try attn2(norm2(h), context: context, projections: projections).plus(h)
         return try ff(norm3(h)).plus(h)
     }
 
@@ -83,8 +84,8 @@ public final class Transformer2DModel: Module {
                                       : .conv(Conv2d(inner, inChannels, kernelSize: 1, rng: &rng))
     }
 
-    /// x (N, C, H, W), context (N, Lc, crossAttentionDim) -> (N, C, H, W).
-    public func callAsFunction(_ x: Tensor, context: Tensor) throws -> Tensor {
+    /// x (N, C, H, W), context (N, Lc, crossAttentionDim) -> (N, C, H, W); `projections` as for the blocks.
+    public func callAsFunction(_ x: Tensor, context: Tensor, projections: ContextProjections? = nil) throws -> Tensor {
         guard x.rank == 4, x.shape[1] == inChannels else {
             throw TensorError("Transformer2DModel", "input \(x.shape) should be (N, \(inChannels), H, W)")
         }
@@ -95,7 +96,7 @@ public final class Transformer2DModel: Module {
         case .linear(let l): seq = try l(Self.pixelSequence(normed))
         case .conv(let c): seq = try Self.pixelSequence(c(normed))
         }
-        for block in transformerBlocks { seq = try block(seq, context: context) }
+        for block in transformerBlocks { seq = try block(seq, context: context, projections: projections) }
         let out: Tensor                                                      // (N, C, H, W)
         switch projOut {
         case .linear(let l): out = try Self.featureMap(l(seq), height: h, width: w)

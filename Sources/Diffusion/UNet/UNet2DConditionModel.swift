@@ -47,18 +47,20 @@ public final class UNet2DConditionModel: Module {
     /// - encoderHiddenStates: (N, L, cross_attention_dim), the text encoders' hidden states
     /// - added: `text_embeds` and `time_ids`, required for `addition_embed_type: "text_time"`
     /// - timestepCond: (N, time_cond_proj_dim) for LCM-distilled UNets, else nil
+    /// - projections: a memo of the cross-attention layers' key and value projections of `encoderHiddenStates`,
+    ///   kept across the calls of a denoising loop (inference only; see `ContextProjections`)
     /// - returns: (N, out_channels, H, W)
     public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, added: AddedConditions? = nil,
-                        timestepCond: Tensor? = nil) throws -> Tensor {
+                        timestepCond: Tensor? = nil, projections: ContextProjections? = nil) throws -> Tensor {
         let encoded = try encoder.forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates,
-                                          added: added, timestepCond: timestepCond)
+                                          added: added, timestepCond: timestepCond, projections: projections)
         var h = encoded.sample
         var skips = encoded.skips
         for block in upBlocks {
             let mine = Array(skips.suffix(block.skipCount))
             skips.removeLast(mine.count)
             let next = skips.last.map { ($0.shape[2], $0.shape[3]) }
-            h = try block(h, skips: mine, temb: encoded.embedding, context: encoderHiddenStates, outputSize: next,
+            h = try block(h, skips: mine, temb: encoded.embedding, context: encoderHiddenStates, projections: projections, outputSize: next,
                           checkpointing: gradientCheckpointing)
         }
         return try convOut(config.activation.after(convNormOut, h))     // (N, out, H, W)
@@ -67,17 +69,20 @@ public final class UNet2DConditionModel: Module {
     /// Inference: `forward` without recording a graph, so nothing is kept for backward and activations are freed as
     /// soon as the next block has used them.
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor,
-                               added: AddedConditions? = nil, timestepCond: Tensor? = nil) throws -> Tensor {
+                               added: AddedConditions? = nil, timestepCond: Tensor? = nil,
+                               projections: ContextProjections? = nil) throws -> Tensor {
         try GradMode.noGrad {
             try forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, added: added,
-                        timestepCond: timestepCond)
+                        timestepCond: timestepCond, projections: projections)
         }
     }
 
     /// Inference at one timestep for the whole batch.
     public func callAsFunction(_ sample: Tensor, timestep: Float, encoderHiddenStates: Tensor,
-                               added: AddedConditions? = nil, timestepCond: Tensor? = nil) throws -> Tensor {
-        try self(sample, timesteps: [timestep], encoderHiddenStates: encoderHiddenStates, added: added, timestepCond: timestepCond)
+                               added: AddedConditions? = nil, timestepCond: Tensor? = nil,
+                               projections: ContextProjections? = nil) throws -> Tensor {
+        try self(sample, timesteps: [timestep], encoderHiddenStates: encoderHiddenStates, added: added,
+                 timestepCond: timestepCond, projections: projections)
     }
 
     public func namedParameters() -> [(name: String, parameter: Parameter)] {

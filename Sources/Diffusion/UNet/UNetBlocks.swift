@@ -58,14 +58,14 @@ public final class UNetDownBlock: Module {
     }
 
     /// x (N, C, H, W), temb (N, T), context (N, L, D) -> the output (N, out, H', W') and the skips.
-    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor, checkpointing: Bool) throws -> (Tensor, [Tensor]) {
+    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor, projections: ContextProjections?, checkpointing: Bool) throws -> (Tensor, [Tensor]) {
         var h = x
         var skips: [Tensor] = []
         for (layer, resnet) in resnets.enumerated() {
             h = try segment(checkpointing, [h, temb]) { try resnet($0[0], temb: $0[1]) }
             if !attentions.isEmpty {
                 let attention = attentions[layer]
-                h = try segment(checkpointing, [h, context]) { try attention($0[0], context: $0[1]) }
+                h = try segment(checkpointing, [h, context]) { try attention($0[0], context: $0[1], projections: projections) }
             }
             skips.append(h)
         }
@@ -106,11 +106,11 @@ public final class UNetMidBlock2DCrossAttn: Module {
     }
 
     /// x (N, C, H, W), temb (N, T), context (N, L, D) -> (N, C, H, W).
-    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor, checkpointing: Bool) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor, projections: ContextProjections?, checkpointing: Bool) throws -> Tensor {
         let first = resnets[0]
         var h = try segment(checkpointing, [x, temb]) { try first($0[0], temb: $0[1]) }
         for (attention, resnet) in zip(attentions, resnets.dropFirst()) {
-            h = try segment(checkpointing, [h, context]) { try attention($0[0], context: $0[1]) }
+            h = try segment(checkpointing, [h, context]) { try attention($0[0], context: $0[1], projections: projections) }
             h = try segment(checkpointing, [h, temb]) { try resnet($0[0], temb: $0[1]) }
         }
         return h
@@ -164,8 +164,8 @@ public final class UNetUpBlock: Module {
 
     /// x (N, C, H, W) and this block's skips (taken from the end, as diffusers pops them) -> (N, out, H', W'); the
     /// upsampler resizes to `outputSize` (the next skip's size) when given.
-    func callAsFunction(_ x: Tensor, skips: [Tensor], temb: Tensor, context: Tensor, outputSize: (Int, Int)?,
-                        checkpointing: Bool) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, skips: [Tensor], temb: Tensor, context: Tensor, projections: ContextProjections?,
+                        outputSize: (Int, Int)?, checkpointing: Bool) throws -> Tensor {
         var h = x
         var pending = skips
         for (layer, resnet) in resnets.enumerated() {
@@ -177,7 +177,7 @@ public final class UNetUpBlock: Module {
             h = try segment(checkpointing, [joined, temb]) { try resnet($0[0], temb: $0[1]) }
             if !attentions.isEmpty {
                 let attention = attentions[layer]
-                h = try segment(checkpointing, [h, context]) { try attention($0[0], context: $0[1]) }
+                h = try segment(checkpointing, [h, context]) { try attention($0[0], context: $0[1], projections: projections) }
             }
         }
         if let upsampler {

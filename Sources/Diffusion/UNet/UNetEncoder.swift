@@ -108,8 +108,11 @@ public final class UNetEncoder: Module {
 
     /// Runs the encoder half, recording a graph when `GradMode` is on (training); see `callAsFunction` for
     /// inference. sample (N, in_channels, H, W), context (N, L, cross_attention_dim).
+    /// `projections` memoizes the cross-attention layers' key and value projections of the context across calls
+    /// (inference only; see `ContextProjections`).
     public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates context: Tensor,
-                        added: AddedConditions? = nil, timestepCond: Tensor? = nil) throws -> UNetEncoderOutput {
+                        added: AddedConditions? = nil, timestepCond: Tensor? = nil,
+                        projections: ContextProjections? = nil) throws -> UNetEncoderOutput {
         guard sample.rank == 4, sample.shape[0] > 0, sample.shape[1] == config.inChannels, sample.shape[2] > 0, sample.shape[3] > 0 else {
             throw TensorError("UNet", "sample \(sample.shape) should be (N, \(config.inChannels), H, W)")
         }
@@ -122,26 +125,32 @@ public final class UNetEncoder: Module {
         var h = try convIn(x)                                                // (N, C0, H, W)
         var skips = [h]
         for block in downBlocks {
-            let (out, blockSkips) = try block(h, temb: emb, context: context, checkpointing: gradientCheckpointing)
+            let (out, blockSkips) = try block(h, temb: emb, context: context, projections: projections,
+                                             checkpointing: gradientCheckpointing)
             h = out
             skips += blockSkips
         }
-        if let midBlock { h = try midBlock(h, temb: emb, context: context, checkpointing: gradientCheckpointing) }
+        if let midBlock { h = try midBlock(h, temb: emb, context: context, projections: projections,
+                                                checkpointing: gradientCheckpointing) }
         return UNetEncoderOutput(sample: h, skips: skips, embedding: emb)
     }
 
     /// Inference: `forward` without recording a graph (nothing is kept for backward).
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor,
-                               added: AddedConditions? = nil, timestepCond: Tensor? = nil) throws -> UNetEncoderOutput {
+                               added: AddedConditions? = nil, timestepCond: Tensor? = nil,
+                               projections: ContextProjections? = nil) throws -> UNetEncoderOutput {
         try GradMode.noGrad {
-            try forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, added: added, timestepCond: timestepCond)
+            try forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, added: added,
+                        timestepCond: timestepCond, projections: projections)
         }
     }
 
     /// Inference at one timestep for the whole batch.
     public func callAsFunction(_ sample: Tensor, timestep: Float, encoderHiddenStates: Tensor,
-                               added: AddedConditions? = nil, timestepCond: Tensor? = nil) throws -> UNetEncoderOutput {
-        try self(sample, timesteps: [timestep], encoderHiddenStates: encoderHiddenStates, added: added, timestepCond: timestepCond)
+                               added: AddedConditions? = nil, timestepCond: Tensor? = nil,
+                               projections: ContextProjections? = nil) throws -> UNetEncoderOutput {
+        try self(sample, timesteps: [timestep], encoderHiddenStates: encoderHiddenStates, added: added,
+                 timestepCond: timestepCond, projections: projections)
     }
 
     /// The name prefixes of a full UNet checkpoint's up path, which the encoder does not have.
