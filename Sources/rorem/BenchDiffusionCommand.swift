@@ -9,6 +9,8 @@ struct BenchDiffusion: ParsableCommand {
         commandName: "diffusion",
         abstract: "Time the diffusion pipeline's parts and print unet_step_ms, vae_encode_ms, vae_decode_ms, remove_4step_ms, peak_rss_mb.",
         discussion: """
+        unet_step_ms is one UNet evaluation on its own (what diffusers' UNet call does); unet_loop_step_ms is one as a
+        denoising loop's later steps run it, the text context's cross-attention keys and values already projected.
         remove_4step_ms is RORem-4S's setting (LCM, 4 steps, strength 0.99, guidance 1) with everything included.
         --parts encode,decode loads only the VAE (seconds instead of a minute) and times just those parts.
         Example: rorem bench diffusion --model models/sdxl-inpainting --dtype bf16 --resolution 512

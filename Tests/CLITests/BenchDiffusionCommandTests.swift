@@ -19,7 +19,7 @@ final class BenchDiffusionCommandTests: XCTestCase {
         let r = try CLI.run(["bench", "diffusion", "--model", Self.folder, "--resolution", "32"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let v = values(r.stdout)
-        for name in ["unet_step_ms", "vae_encode_ms", "vae_decode_ms", "remove_4step_ms", "peak_rss_mb", "load_ms"] {
+        for name in ["unet_step_ms", "unet_loop_step_ms", "vae_encode_ms", "vae_decode_ms", "remove_4step_ms", "peak_rss_mb", "load_ms"] {
             XCTAssertGreaterThan(v[name] ?? 0, 0, "\(name) in \(r.stdout)")
         }
     }
@@ -31,6 +31,7 @@ final class BenchDiffusionCommandTests: XCTestCase {
         XCTAssertGreaterThan(v["vae_encode_ms"] ?? 0, 0, r.stdout)
         XCTAssertGreaterThan(v["vae_decode_ms"] ?? 0, 0, r.stdout)
         XCTAssertNil(v["unet_step_ms"], "no UNet line: \(r.stdout)")
+        XCTAssertNil(v["unet_loop_step_ms"], r.stdout)
         XCTAssertNil(v["remove_4step_ms"], r.stdout)
         XCTAssertNil(v["rss_after_load_mb"], "the pipeline was not loaded: \(r.stdout)")
         XCTAssertFalse(r.stderr.contains("encoding the prompt"), r.stderr)

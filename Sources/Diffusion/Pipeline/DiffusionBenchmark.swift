@@ -3,16 +3,18 @@ import Support
 import Tensor
 
 /// Timings of the diffusion pipeline's parts at one resolution, for `rorem bench diffusion` and Docs/BENCHMARKS.md:
-/// one UNet evaluation, the VAE encode and decode, and RORem-4S's whole removal (LCM, 4 steps at strength 0.99, no
+/// one UNet evaluation (alone, and as a denoising loop's later steps run it, with the context's cross-attention
+/// projections memoized), the VAE encode and decode, and RORem-4S's whole removal (LCM, 4 steps at strength 0.99, no
 /// guidance: 3 UNet evaluations, two encodes, one decode, prompt encoding cached after the first run).
 public enum DiffusionBenchmark {
     /// Medians in milliseconds, and the process's peak resident memory.
     public struct Result {
-        public var unetStepMs = 0.0, vaeEncodeMs = 0.0, vaeDecodeMs = 0.0, remove4StepMs = 0.0
+        public var unetStepMs = 0.0, unetLoopStepMs = 0.0, vaeEncodeMs = 0.0, vaeDecodeMs = 0.0, remove4StepMs = 0.0
         public var peakRSSMB = 0.0
         /// `name=value` lines for the parts timed (default: all), in a fixed order, then the peak memory.
         public func lines(for parts: Set<Part> = Set(Part.allCases)) -> [String] {
-            let all: [(Part, String, Double)] = [(.unet, "unet_step_ms", unetStepMs), (.encode, "vae_encode_ms", vaeEncodeMs),
+            let all: [(Part, String, Double)] = [(.unet, "unet_step_ms", unetStepMs), (.unet, "unet_loop_step_ms", unetLoopStepMs),
+                                                 (.encode, "vae_encode_ms", vaeEncodeMs),
                                                  (.decode, "vae_decode_ms", vaeDecodeMs), (.remove, "remove_4step_ms", remove4StepMs)]
             return all.filter { parts.contains($0.0) }.map { "\($0.1)=\(String(format: "%.1f", $0.2))" }
                 + ["peak_rss_mb=\(String(format: "%.0f", peakRSSMB))"]
@@ -49,9 +51,24 @@ public enum DiffusionBenchmark {
             let latents = inputs.generator.randn([1, unet.config.inChannels, l, l])
             let ids = try Tensor([Float(resolution), Float(resolution), 0, 0, Float(resolution), Float(resolution)], shape: [1, 6])
             let added = AddedConditions(textEmbeds: embeddings.pooledPromptEmbeds, timeIds: ids)
-            r.unetStepMs = try median("unet step", runs: runs, log: log) {
-                _ = try GradMode.noGrad { try unet(latents, timestep: 999, encoderHiddenStates: embeddings.promptEmbeds, added: added) }
+            // One evaluation alone, and one as a loop's later steps run it (the warm-up fills the memo, the timed
+            // runs reuse its projections), alternating so that a drift of the machine's speed hits both alike.
+            let projections = ContextProjections()
+            func step(_ memo: ContextProjections?) throws {
+                _ = try unet(latents, timestep: 999, encoderHiddenStates: embeddings.promptEmbeds, added: added,
+                             projections: memo)
             }
+            try step(nil)
+            try step(projections)
+            var alone: [Double] = [], inLoop: [Double] = []
+            for _ in 0..<max(1, runs) {
+                alone += try Timing.milliseconds(runs: 1, warmup: false) { try step(nil) }
+                inLoop += try Timing.milliseconds(runs: 1, warmup: false) { try step(projections) }
+            }
+            log("unet step: \(alone.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms")
+            log("unet step in a loop: \(inLoop.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms")
+            r.unetStepMs = Timing.median(alone)
+            r.unetLoopStepMs = Timing.median(inLoop)
         }
         if parts.contains(.remove) {
             r.remove4StepMs = try median("remove, 4 steps", runs: runs, log: log) {
