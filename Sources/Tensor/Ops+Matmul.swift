@@ -34,6 +34,12 @@ extension Tensor {
            OneDNNMatmul.run(a: a, b: b, transposeB: transposeB, batch: batch, m: m, n: n, k: ka, compute: compute, into: pc) {
             return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
         }
+        // A half-precision Linear weight (B^T of (N, K)): widened slab by slab inside the product's blocks.
+        if batch == 1, transposeB, !transposeA, b.dtype != .f32,
+           a.withF32({ pa in BLAS.sgemmHalfWeight(m: m, n: n, k: ka, a: pa, lda: lda, weight: UnsafeRawPointer(b.storage.raw),
+                                                  type: ElementType(b.dtype), ldw: ldb, c: pc, ldc: n) }) {
+            return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
+        }
         a.withF32 { pa in b.withF32 { pb in
             for i in 0..<batch {
                 BLAS.sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: ka,
