@@ -32,6 +32,14 @@ fi
 
 echo "python-env: installing $(basename "$requirements") into $venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+# open_clip_torch (whose packaged CLIP vocabulary the tokenizer fixtures read; nothing imports it) pulls torchvision
+# from PyPI, which is built for PyPI's CUDA torch and fails to load beside the CPU wheel from /opt/wheels
+# ("operator torchvision::nms does not exist"). transformers imports torchvision whenever it is installed, so a
+# broken one breaks CLIPTextModel and diffusers' pipelines: remove it.
+if "$venv/bin/python" -m pip show torchvision >/dev/null 2>&1 && ! "$venv/bin/python" -c "import torchvision" >/dev/null 2>&1; then
+    echo "python-env: removing torchvision, which does not load with this torch (only open_clip_torch wanted it)"
+    "$venv/bin/python" -m pip uninstall --quiet --yes torchvision
+fi
 rm -f "$venv/.installed-$(basename "$requirements")-"*
 touch "$stamp"
 echo "python-env: done"
