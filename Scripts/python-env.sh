@@ -32,10 +32,16 @@ fi
 
 echo "python-env: installing $(basename "$requirements") into $venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-# open_clip_torch (whose packaged CLIP vocabulary the tokenizer fixtures read; nothing imports it) pulls torchvision
-# from PyPI, which is built for PyPI's CUDA torch and fails to load beside the CPU wheel from /opt/wheels
-# ("operator torchvision::nms does not exist"). transformers imports torchvision whenever it is installed, so a
-# broken one breaks CLIPTextModel and diffusers' pipelines: remove it.
+# Lines "# no-deps: SPEC" install SPEC without its dependencies (a package wanted only for files it ships).
+no_deps=$(sed -n 's/^# no-deps: *//p' "$requirements")
+if [[ -n "$no_deps" ]]; then
+    # shellcheck disable=SC2086
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps $no_deps
+fi
+# A venv made before open_clip_torch moved to a no-deps line may hold PyPI's torchvision, which is built for PyPI's
+# CUDA torch and fails to load beside the CPU wheel from /opt/wheels ("operator torchvision::nms does not exist").
+# transformers imports torchvision whenever it is installed, so a broken one breaks CLIPTextModel and diffusers'
+# pipelines: remove it.
 if "$venv/bin/python" -m pip show torchvision >/dev/null 2>&1 && ! "$venv/bin/python" -c "import torchvision" >/dev/null 2>&1; then
     echo "python-env: removing torchvision, which does not load with this torch (only open_clip_torch wanted it)"
     "$venv/bin/python" -m pip uninstall --quiet --yes torchvision
