@@ -81,6 +81,12 @@ public enum BLAS {
         return (alongM, block, (extent + block - 1) / block)
     }
 
+    /// How `sgemm` cuts an M x N x K product: nil when it runs as one call (too small to split), else
+    /// `splitBlock`'s blocks.
+    static func splitting(m: Int, n: Int, k: Int) -> (alongM: Bool, block: Int, blocks: Int)? {
+        m * n * k >= splitThreshold && max(m, n) >= 64 ? splitBlock(m: m, n: n, k: k) : nil
+    }
+
     /// C (M x N) = alpha * op(A) * op(B) + beta * C, row-major; op(A) is M x K, op(B) is K x N.
     /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored. `split: false` runs one single-threaded call
     /// (for callers that already run products in parallel).
@@ -88,9 +94,7 @@ public enum BLAS {
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, split: Bool = true) {
         if m == 0 || n == 0 { return }
-        let work = m * n * k
-        if split && work >= splitThreshold && max(m, n) >= 64 {
-            let (alongM, block, blocks) = splitBlock(m: m, n: n, k: k)
+        if split, let (alongM, block, blocks) = splitting(m: m, n: n, k: k) {
             let extent = alongM ? m : n
             Parallel.forEach(blocks) { i in
                 let start = i * block, size = min(block, extent - start)

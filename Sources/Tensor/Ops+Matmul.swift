@@ -35,9 +35,13 @@ extension Tensor {
             return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
         }
         // A half-precision Linear weight (B^T of (N, K)): widened slab by slab inside the product's blocks.
-        if batch == 1, transposeB, !transposeA, b.dtype != .f32,
-           a.withF32({ pa in BLAS.sgemmHalfWeight(m: m, n: n, k: ka, a: pa, lda: lda, weight: UnsafeRawPointer(b.storage.raw),
-                                                  type: ElementType(b.dtype), ldw: ldb, c: pc, ldc: n) }) {
+        let weight = UnsafeRawPointer(b.storage.raw), weightType = ElementType(b.dtype)
+        if batch == 1, transposeB, !transposeA,
+           let blocks = BLAS.halfWeightBlocks(m: m, n: n, k: ka, weight: weight, type: weightType) {
+            a.withF32 { pa in
+                BLAS.sgemmHalfWeight(m: m, n: n, k: ka, a: pa, lda: lda, weight: weight, type: weightType, ldw: ldb,
+                                     c: pc, ldc: n, blocks: blocks)
+            }
             return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
         }
         a.withF32 { pa in b.withF32 { pb in

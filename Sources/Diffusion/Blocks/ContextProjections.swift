@@ -43,9 +43,6 @@ public final class ContextProjections: @unchecked Sendable {
     /// How many layers it holds.
     public var count: Int { lock.withLock { entries.count } }
 
-    /// Drops every entry.
-    public func removeAll() { lock.withLock { entries.removeAll() } }
-
     /// `(to_k(context), to_v(context))` of `layer`: from the memo when it matches, else computed and kept. Callers
     /// check that no graph is recorded and that the projections have no unfused adapter.
     func projections(of layer: Attention, context: Tensor) throws -> (key: Tensor, value: Tensor) {

@@ -65,10 +65,8 @@ public enum DiffusionBenchmark {
                 alone += try Timing.milliseconds(runs: 1, warmup: false) { try step(nil) }
                 inLoop += try Timing.milliseconds(runs: 1, warmup: false) { try step(projections) }
             }
-            log("unet step: \(alone.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms")
-            log("unet step in a loop: \(inLoop.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms")
-            r.unetStepMs = Timing.median(alone)
-            r.unetLoopStepMs = Timing.median(inLoop)
+            r.unetStepMs = report("unet step", alone, log: log)
+            r.unetLoopStepMs = report("unet step in a loop", inLoop, log: log)
         }
         if parts.contains(.remove) {
             r.remove4StepMs = try median("remove, 4 steps", runs: runs, log: log) {
@@ -119,7 +117,11 @@ public enum DiffusionBenchmark {
     }
 
     private static func median(_ name: String, runs: Int, log: (String) -> Void, _ body: () throws -> Void) rethrows -> Double {
-        let times = try Timing.milliseconds(runs: runs, body)
+        report(name, try Timing.milliseconds(runs: runs, body), log: log)
+    }
+
+    /// Logs the times of `name` and returns their median.
+    private static func report(_ name: String, _ times: [Double], log: (String) -> Void) -> Double {
         log("\(name): \(times.map { String(format: "%.0f", $0) }.joined(separator: ", ")) ms")
         return Timing.median(times)
     }
