@@ -11,94 +11,119 @@ import Tensor
 /// just before it. `unet_train_step_cpu_ms` is the CPU time (all threads) per step: a figure that other load
 /// on the machine disturbs much less than wall time.
 public enum EngineBenchmark {
-    /// Runs every measurement and returns `name=value` pairs in a fixed order; `progress` gets one line per step.
-    public static func run(runs: Int = 5, progress: (String) -> Void = { _ in }) throws -> [(name: String, value: Double)] {
+    /// The groups of measurements, in the order they run (`rorem bench engine --parts`).
+    public enum Part: String, CaseIterable, Sendable {
+        case sgemm, conv, bf16, conv320, attention, unet
+    }
+
+    /// Runs the measurements of `parts` and returns `name=value` pairs in a fixed order; `progress` gets one line
+    /// per step. Each part draws its inputs from its own seed, so a part measures the same data alone or in the
+    /// whole run.
+    public static func run(runs: Int = 5, parts: Set<Part> = Set(Part.allCases),
+                           progress: (String) -> Void = { _ in }) throws -> [(name: String, value: Double)] {
         let runs = max(1, runs)
         var results: [(name: String, value: Double)] = []
-        var rng = RNG(seed: 0)
-        progress("BLAS kernels: \(BLAS.coreName), convolution: \(ConvBackend.status), bf16 matmul: \(OneDNN.bf16MatmulStatus), threads: \(Parallel.threads)")
+        progress("BLAS kernels: \(BLAS.coreName), convolution: \(ConvBackend.status), 3x3 stride 1: \(Winograd.status), bf16 matmul: \(OneDNN.bf16MatmulStatus), threads: \(Parallel.threads)")
         results.append(("threads", Double(Parallel.threads)))
 
-        // SGEMM 1024^3.
-        let n = 1024
-        let a = Tensor.randn([n, n], rng: &rng), b = Tensor.randn([n, n], rng: &rng)
-        let gemmMs = try median(runs) { _ = try Tensor.matmul(a, b) }
-        results.append(("sgemm_1024_gflops", 2 * Double(n * n * n) / (gemmMs * 1e6)))
-        progress("sgemm 1024: \(format(results.last?.value)) GFLOP/s")
-
-        // 3x3 conv 64 -> 64 on 1x64x128x128.
-        let x = Tensor.randn([1, 64, 128, 128], rng: &rng)
-        let conv = Conv2d(64, 64, kernelSize: 3, padding: 1, rng: &rng)
-        let convMs = try GradMode.noGrad { try median(runs) { _ = try conv(x) } }
-        results.append(("conv3x3_fwd_ms", convMs))
-        progress("conv3x3 forward: \(format(convMs)) ms")
-
-        // bf16 GEMM: both operands bf16, converted into scratch float32 per call (no native bf16 path here).
-        for size in [512, 4096] {
-            let a16 = Tensor.randn([size, size], rng: &rng).to(.bf16), b16 = Tensor.randn([size, size], rng: &rng).to(.bf16)
-            let ms = try median(size >= 4096 ? min(runs, 3) : runs) { _ = try Tensor.matmul(a16, b16) }
-            results.append(("bf16_gemm_\(size)_gflops", 2 * Double(size * size * size) / (ms * 1e6)))
-            progress("bf16 GEMM \(size): \(format(results.last?.value)) GFLOP/s")
+        if parts.contains(.sgemm) {
+            var rng = RNG(seed: 0)
+            // SGEMM 1024^3.
+            let n = 1024
+            let a = Tensor.randn([n, n], rng: &rng), b = Tensor.randn([n, n], rng: &rng)
+            let gemmMs = try median(runs) { _ = try Tensor.matmul(a, b) }
+            results.append(("sgemm_1024_gflops", 2 * Double(n * n * n) / (gemmMs * 1e6)))
+            progress("sgemm 1024: \(format(results.last?.value)) GFLOP/s")
         }
 
-        // SDXL-sized kernels: a 3x3 conv 320 -> 320 on 1x320x64x64 (the UNet's first level at 512 px), fp32.
-        let x320 = Tensor.randn([1, 320, 64, 64], rng: &rng)
-        let conv320 = Conv2d(320, 320, kernelSize: 3, padding: 1, rng: &rng)
-        let conv320Ms = try GradMode.noGrad { try median(runs) { _ = try conv320(x320) } }
-        results.append(("conv3x3_320_fp32_ms", conv320Ms))
-        progress("conv3x3 320->320 64x64 fp32: \(format(conv320Ms)) ms")
-        let x320h = x320.to(.bf16)
-        let w320h = conv320.weight.value.to(.bf16), b320h = conv320.bias?.value.to(.bf16)
-        let conv320hMs = try GradMode.noGrad {
-            try median(runs) { _ = try Tensor.conv2d(x320h, weight: w320h, bias: b320h, geometry: ConvGeometry(padding: 1)) }
+        if parts.contains(.conv) {
+            var rng = RNG(seed: 1)
+            // 3x3 conv 64 -> 64 on 1x64x128x128.
+            let x = Tensor.randn([1, 64, 128, 128], rng: &rng)
+            let conv = Conv2d(64, 64, kernelSize: 3, padding: 1, rng: &rng)
+            let convMs = try GradMode.noGrad { try median(runs) { _ = try conv(x) } }
+            results.append(("conv3x3_fwd_ms", convMs))
+            progress("conv3x3 forward: \(format(convMs)) ms")
         }
-        results.append(("conv3x3_320_bf16_ms", conv320hMs))
-        progress("conv3x3 320->320 64x64 bf16: \(format(conv320hMs)) ms")
 
-        // Attention at SDXL's largest 512 px shape: 4096 tokens, 10 heads of 64; time and peak memory above the
-        // inputs (the score matrix alone would be 10 x 4096 x 4096 floats = 671 MB).
-        let q = Tensor.randn([1, 10, 4096, 64], rng: &rng), k = Tensor.randn([1, 10, 4096, 64], rng: &rng)
-        let v = Tensor.randn([1, 10, 4096, 64], rng: &rng)
-        let attention = { _ = try Tensor.scaledDotProductAttention(query: q, key: k, value: v) }
-        let attentionMs = try GradMode.noGrad { try median(runs, attention) }
-        BufferPool.shared.trim()
-        let attentionBefore = Memory.residentMB()
-        Memory.resetPeak()
-        try GradMode.noGrad { try attention() }
-        let attentionPeak = Memory.peakMB() - attentionBefore
-        results.append(("attention_4096_ms", attentionMs))
-        results.append(("attention_4096_peak_delta_mb", attentionPeak))
-        progress("attention 4096 tokens, 10 heads of 64: \(format(attentionMs)) ms, peak +\(format(attentionPeak)) MB")
-
-        // Reference UNet.
-        let net = ReferenceUNet(rng: &rng)
-        results.append(("unet_params", Double(net.parameterCount)))
-        let image = Tensor.randn([1, 4, 128, 128], rng: &rng)
-        let fwdMs = try GradMode.noGrad { try median(runs) { _ = try net(image) } }
-        results.append(("unet_fwd_ms", fwdMs))
-        progress("UNet forward (batch 1, 128x128): \(format(fwdMs)) ms")
-
-        let batch = Tensor.randn([8, 4, 128, 128], rng: &rng), target = Tensor.randn([8, 3, 128, 128], rng: &rng)
-        let optimizer = Adam(parameters: net.parameters, learningRate: 1e-4)
-        let step = {
-            optimizer.zeroGrad()
-            let loss = try Tensor.l1Loss(net(batch), target)
-            try loss.backward()
-            optimizer.step()
+        if parts.contains(.bf16) {
+            var rng = RNG(seed: 2)
+            // bf16 GEMM: both operands bf16, converted into scratch float32 per call (no native bf16 path here).
+            for size in [512, 4096] {
+                let a16 = Tensor.randn([size, size], rng: &rng).to(.bf16), b16 = Tensor.randn([size, size], rng: &rng).to(.bf16)
+                let ms = try median(size >= 4096 ? min(runs, 3) : runs) { _ = try Tensor.matmul(a16, b16) }
+                results.append(("bf16_gemm_\(size)_gflops", 2 * Double(size * size * size) / (ms * 1e6)))
+                progress("bf16 GEMM \(size): \(format(results.last?.value)) GFLOP/s")
+            }
         }
-        BufferPool.shared.trim()
-        let before = Memory.residentMB()
-        Memory.resetPeak()
-        try step()
-        let peak = Memory.peakMB()
-        let cpuBefore = Memory.cpuMilliseconds()
-        let trainMs = try median(runs, warmup: false) { try step() }
-        let trainCPU = (Memory.cpuMilliseconds() - cpuBefore) / Double(runs)
-        results.append(("unet_train_step_ms", trainMs))
-        results.append(("unet_train_step_cpu_ms", trainCPU))
-        results.append(("unet_train_peak_rss_mb", peak))
-        results.append(("unet_train_peak_delta_mb", peak - before))
-        progress("UNet train step (batch 8, L1, Adam): \(format(trainMs)) ms, peak RSS \(format(peak)) MB (+\(format(peak - before)) MB)")
+
+        if parts.contains(.conv320) {
+            var rng = RNG(seed: 3)
+            // SDXL-sized kernels: a 3x3 conv 320 -> 320 on 1x320x64x64 (the UNet's first level at 512 px), fp32.
+            let x320 = Tensor.randn([1, 320, 64, 64], rng: &rng)
+            let conv320 = Conv2d(320, 320, kernelSize: 3, padding: 1, rng: &rng)
+            let conv320Ms = try GradMode.noGrad { try median(runs) { _ = try conv320(x320) } }
+            results.append(("conv3x3_320_fp32_ms", conv320Ms))
+            progress("conv3x3 320->320 64x64 fp32: \(format(conv320Ms)) ms")
+            let x320h = x320.to(.bf16)
+            let w320h = conv320.weight.value.to(.bf16), b320h = conv320.bias?.value.to(.bf16)
+            let conv320hMs = try GradMode.noGrad {
+                try median(runs) { _ = try Tensor.conv2d(x320h, weight: w320h, bias: b320h, geometry: ConvGeometry(padding: 1)) }
+            }
+            results.append(("conv3x3_320_bf16_ms", conv320hMs))
+            progress("conv3x3 320->320 64x64 bf16: \(format(conv320hMs)) ms")
+        }
+
+        if parts.contains(.attention) {
+            var rng = RNG(seed: 4)
+            // Attention at SDXL's largest 512 px shape: 4096 tokens, 10 heads of 64; time and peak memory above the
+            // inputs (the score matrix alone would be 10 x 4096 x 4096 floats = 671 MB).
+            let q = Tensor.randn([1, 10, 4096, 64], rng: &rng), k = Tensor.randn([1, 10, 4096, 64], rng: &rng)
+            let v = Tensor.randn([1, 10, 4096, 64], rng: &rng)
+            let attention = { _ = try Tensor.scaledDotProductAttention(query: q, key: k, value: v) }
+            let attentionMs = try GradMode.noGrad { try median(runs, attention) }
+            BufferPool.shared.trim()
+            let attentionBefore = Memory.residentMB()
+            Memory.resetPeak()
+            try GradMode.noGrad { try attention() }
+            let attentionPeak = Memory.peakMB() - attentionBefore
+            results.append(("attention_4096_ms", attentionMs))
+            results.append(("attention_4096_peak_delta_mb", attentionPeak))
+            progress("attention 4096 tokens, 10 heads of 64: \(format(attentionMs)) ms, peak +\(format(attentionPeak)) MB")
+        }
+
+        if parts.contains(.unet) {
+            var rng = RNG(seed: 5)
+            // Reference UNet.
+            let net = ReferenceUNet(rng: &rng)
+            results.append(("unet_params", Double(net.parameterCount)))
+            let image = Tensor.randn([1, 4, 128, 128], rng: &rng)
+            let fwdMs = try GradMode.noGrad { try median(runs) { _ = try net(image) } }
+            results.append(("unet_fwd_ms", fwdMs))
+            progress("UNet forward (batch 1, 128x128): \(format(fwdMs)) ms")
+
+            let batch = Tensor.randn([8, 4, 128, 128], rng: &rng), target = Tensor.randn([8, 3, 128, 128], rng: &rng)
+            let optimizer = Adam(parameters: net.parameters, learningRate: 1e-4)
+            let step = {
+                optimizer.zeroGrad()
+                let loss = try Tensor.l1Loss(net(batch), target)
+                try loss.backward()
+                optimizer.step()
+            }
+            BufferPool.shared.trim()
+            let before = Memory.residentMB()
+            Memory.resetPeak()
+            try step()
+            let peak = Memory.peakMB()
+            let cpuBefore = Memory.cpuMilliseconds()
+            let trainMs = try median(runs, warmup: false) { try step() }
+            let trainCPU = (Memory.cpuMilliseconds() - cpuBefore) / Double(runs)
+            results.append(("unet_train_step_ms", trainMs))
+            results.append(("unet_train_step_cpu_ms", trainCPU))
+            results.append(("unet_train_peak_rss_mb", peak))
+            results.append(("unet_train_peak_delta_mb", peak - before))
+            progress("UNet train step (batch 8, L1, Adam): \(format(trainMs)) ms, peak RSS \(format(peak)) MB (+\(format(peak - before)) MB)")
+        }
         return results
     }
 

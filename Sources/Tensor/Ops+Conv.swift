@@ -199,7 +199,8 @@ enum Conv {
 extension Tensor {
     /// 2-D convolution (cross-correlation, as PyTorch): x (N, C, H, W), weight (O, C/groups, kh, kw),
     /// bias (O) -> (N, O, H', W'), through oneDNN (`ConvBackend.onednn`) or im2col of bands of output rows and
-    /// SGEMM (`Conv.tiledForward`).
+    /// SGEMM (`Conv.tiledForward`); in inference, 3x3 stride-1 shapes with enough tiles by Winograd F(2x2, 3x3)
+    /// (`Winograd.forward`).
     public static func conv2d(_ x: Tensor, weight w: Tensor, bias: Tensor? = nil, geometry geo: ConvGeometry = ConvGeometry()) throws -> Tensor {
         guard x.rank == 4, w.rank == 4 else {
             throw TensorError("conv2d", "input \(shapeText(x.shape)) and weight \(shapeText(w.shape)) must both be rank 4")
@@ -222,6 +223,14 @@ extension Tensor {
             throw TensorError("conv2d", "kernel \(kh)x\(kw) does not fit input \(h)x\(wd) with this padding/dilation")
         }
         let out = Tensor.empty([n, o, oh, ow])
+        // Inference on a 3x3 stride-1 shape with enough tiles: Winograd F(2x2, 3x3) (ConvWinograd.swift).
+        if Winograd.applies(c: c, o: o, kh: kh, kw: kw, geo: geo, oh: oh, ow: ow, weights: w.dtype), !recording(x, w, bias ?? x) {
+            x.withF32 { xp in w.withF32 { wp in withOptionalF32(bias) { bp in
+                Winograd.forward(x: xp, n: n, c: c, h: h, wd: wd, w: wp, o: o, bias: bp, pad: geo.padH, oh: oh, ow: ow,
+                                 out: out.storage.pointer)
+            } } }
+            return out
+        }
         // oneDNN when it is the backend and has the case (it reads f16/bf16 weights as stored); otherwise the
         // banded path, for which f16/bf16 operands are converted into scratch float32 per call.
         let done = ConvBackend.current == .onednn && x.withF32 { xp in withOptionalF32(bias) { bp in

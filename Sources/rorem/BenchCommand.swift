@@ -76,9 +76,26 @@ struct BenchEngine: ParsableCommand {
     @Option(name: .long, help: "Worker threads (default: every core).") var threads: Int?
     @Option(name: .long, help: "Convolution backend: onednn or native (default: ROREM_CONV, else oneDNN when installed).")
     var conv: String?
+    @Option(name: .long, help: ArgumentHelp("Measure only these, comma-separated: \(EngineBenchmark.Part.allCases.map(\.rawValue).joined(separator: ", ")) (default: all).", valueName: "parts"))
+    var parts: String?
+
+    /// The parts named by --parts (all when it is absent).
+    func selectedParts() throws -> Set<EngineBenchmark.Part> {
+        guard let parts else { return Set(EngineBenchmark.Part.allCases) }
+        var selected = Set<EngineBenchmark.Part>()
+        for name in parts.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard let part = EngineBenchmark.Part(rawValue: name) else {
+                throw ValidationError("--parts: unknown part '\(name)' (known: \(EngineBenchmark.Part.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            selected.insert(part)
+        }
+        guard !selected.isEmpty else { throw ValidationError("--parts names no part") }
+        return selected
+    }
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        _ = try selectedParts()
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let conv, ConvBackend(rawValue: conv) == nil { throw ValidationError("--conv must be onednn or native, not '\(conv)'") }
     }
@@ -92,9 +109,10 @@ struct BenchEngine: ParsableCommand {
             }
             // Which kernels ran (Scripts/bench/engine puts them in the table's header).
             print("conv_backend=\(ConvBackend.status)")
+            print("conv_winograd=\(Winograd.status)")
             print("blas_kernels=\(BLAS.coreName)")
             print("bf16_matmul=\(OneDNN.bf16MatmulStatus)")
-            let results = try EngineBenchmark.run(runs: runs) { printError("bench: \($0)") }
+            let results = try EngineBenchmark.run(runs: runs, parts: selectedParts()) { printError("bench: \($0)") }
             for (name, value) in results {
                 let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.3f", value)
                 print("\(name)=\(text)")

@@ -23,4 +23,17 @@ int ck_has_f16c(void);
 /// unquieted, as PyTorch's conversion (and HalfConversion.float(f16:)) does.
 void ck_f16_to_f32(const unsigned short *src, float *dst, long n);
 
+/// Winograd F(2x2, 3x3) input transform of one channel plane (h x w, zero padding `pad`) for tile rows
+/// [ty0, ty1) of `tiles_x` tiles: element xi = 4 i + j of tile (ty, tx)'s B^T d B goes to
+/// v[xi * xi_stride + (ty - ty0) * tiles_x + tx]. `rows` is scratch for 8 * (2 * tiles_x + 2) floats.
+/// Same bits on every CPU (adds and subtracts only); AVX2 loops where the CPU has them.
+void ck_wino_f23_input(const float *plane, long h, long w, long pad, long ty0, long ty1, long tiles_x,
+                       float *v, long xi_stride, float *rows);
+
+/// Winograd F(2x2, 3x3) output transform of one output channel: the 2x2 A^T M A of every tile in rows [ty0, ty1),
+/// M read as ck_wino_f23_input writes V, plus `bias`, into the plane (oh x ow; tiles past its edges are clipped).
+/// `rows` is scratch for 12 * tiles_x floats.
+void ck_wino_f23_output(const float *m, long xi_stride, long ty0, long ty1, long tiles_x, float bias,
+                        float *plane, long oh, long ow, float *rows);
+
 #endif

@@ -1,0 +1,115 @@
+import XCTest
+@testable import Tensor
+
+/// Winograd F(2x2, 3x3) convolution (ConvWinograd.swift) against the direct reference path, on the shapes and
+/// options it takes and the ones it leaves to the direct kernels. Its PyTorch parity is in KernelParityTests.
+final class WinogradConvTests: XCTestCase {
+    private func direct(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) -> [Float] {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let o = w.shape[0]
+        let oh = geo.convOut(h, 3, 1, geo.padH, 1), ow = geo.convOut(wd, 3, 1, geo.padW, 1)
+        var out = [Float](repeating: .nan, count: n * o * oh * ow)
+        out.withUnsafeMutableBufferPointer { op in
+            Conv.referenceForward(x: x.storage.pointer, n: n, c: c, h: h, wd: wd, w: w.storage.pointer, o: o, kh: 3, kw: 3,
+                                  bias: b.map { UnsafePointer($0.storage.pointer) }, geo: geo, oh: oh, ow: ow,
+                                  out: op.baseAddress!)
+        }
+        return out
+    }
+
+    private func winograd(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) throws -> Tensor {
+        let before = Winograd.convolutionsRun
+        let y = try GradMode.noGrad { try Tensor.conv2d(x, weight: w, bias: b, geometry: geo) }
+        XCTAssertEqual(Winograd.convolutionsRun, before + 1, "\(x.shape) -> \(w.shape) should take the Winograd path")
+        return y
+    }
+
+    func testMatchesDirectConvolutionOnOddSidesPaddingsAndBatches() throws {
+        var rng = RNG(seed: 11)
+        // (batch, in, out, height, width, padding, bias): odd sides clip the last tiles; padding 0, 1 and 2.
+        let cases: [(Int, Int, Int, Int, Int, Int, Bool)] = [
+            (1, 16, 16, 32, 32, 1, true), (2, 24, 20, 35, 33, 1, false), (1, 17, 33, 40, 31, 0, true),
+            (1, 32, 16, 31, 37, 2, true), (3, 16, 48, 36, 36, 1, true),
+        ]
+        for (n, c, o, h, wd, pad, hasBias) in cases {
+            let x = Tensor.randn([n, c, h, wd], rng: &rng)
+            let w = Tensor.randn([o, c, 3, 3], rng: &rng) * (1 / Float(3 * c).squareRoot())
+            let b = hasBias ? Tensor.randn([o], rng: &rng) : nil
+            let geo = ConvGeometry(padding: pad)
+            let y = try winograd(x, w, b, geo)
+            let expected = direct(x, w, b, geo)
+            XCTAssertEqual(y.count, expected.count)
+            // Outputs are about 1 in size; float32 sums of c * 9 products round at about 1e-6.
+            assertClose(y.values, expected, atol: 2e-5, rtol: 1e-4, "\(n)x\(c)x\(h)x\(wd) -> \(o), padding \(pad)")
+        }
+    }
+
+    func testSameBitsOnEveryThreadCount() throws {
+        var rng = RNG(seed: 12)
+        let x = Tensor.randn([2, 32, 48, 40], rng: &rng), w = Tensor.randn([32, 32, 3, 3], rng: &rng) * 0.1
+        let b = Tensor.randn([32], rng: &rng)
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        var results: [[Float]] = []
+        for threads in [1, 2, 3] {
+            Parallel.threads = threads
+            results.append(try winograd(x, w, b, ConvGeometry(padding: 1)).values)
+        }
+        XCTAssertEqual(results[0], results[1])
+        XCTAssertEqual(results[0], results[2])
+    }
+
+    func testHalfPrecisionWeightsGiveTheirWidenedValuesResult() throws {
+        var rng = RNG(seed: 13)
+        let x = Tensor.randn([1, 16, 34, 34], rng: &rng), w = Tensor.randn([24, 16, 3, 3], rng: &rng) * 0.1
+        for dtype in [DType.f16, .bf16] {
+            let half = w.to(dtype)
+            let y = try winograd(x, half, nil, ConvGeometry(padding: 1))
+            let widened = try winograd(x, half.to(.f32), nil, ConvGeometry(padding: 1))
+            XCTAssertEqual(y.values, widened.values, "\(dtype) weights")
+        }
+    }
+
+    func testOtherShapesTrainingAndTheSwitchKeepTheDirectKernels() throws {
+        var rng = RNG(seed: 14)
+        let x = Tensor.randn([1, 16, 32, 32], rng: &rng), w = Tensor.randn([16, 16, 3, 3], rng: &rng) * 0.1
+        let before = Winograd.convolutionsRun
+        _ = try GradMode.noGrad {
+            // Too few tiles, a stride, a dilation, groups, too few channels, a 1x1 kernel.
+            _ = try Tensor.conv2d(Tensor.randn([1, 16, 20, 20], rng: &rng), weight: w, geometry: ConvGeometry(padding: 1))
+            _ = try Tensor.conv2d(x, weight: w, geometry: ConvGeometry(stride: 2, padding: 1))
+            _ = try Tensor.conv2d(x, weight: w, geometry: ConvGeometry(padding: 2, dilation: 2))
+            _ = try Tensor.conv2d(x, weight: Tensor.randn([16, 8, 3, 3], rng: &rng), geometry: ConvGeometry(padding: 1, groups: 2))
+            _ = try Tensor.conv2d(Tensor.randn([1, 8, 32, 32], rng: &rng), weight: Tensor.randn([16, 8, 3, 3], rng: &rng),
+                                  geometry: ConvGeometry(padding: 1))
+            return try Tensor.conv2d(x, weight: Tensor.randn([16, 16, 1, 1], rng: &rng))
+        }
+        XCTAssertEqual(Winograd.convolutionsRun, before, "none of these shapes should take the Winograd path")
+
+        // Recording a graph (training) keeps the direct kernels, whose outputs the gradients were checked with.
+        let wp = w.requiringGrad()
+        let trained = try Tensor.conv2d(x, weight: wp, geometry: ConvGeometry(padding: 1))
+        XCTAssertEqual(Winograd.convolutionsRun, before, "a recorded convolution should run direct")
+        try trained.sum().backward()
+
+        // Switched off, the same shape runs direct.
+        Winograd.enabled = false
+        defer { Winograd.enabled = true }
+        let off = try GradMode.noGrad { try Tensor.conv2d(x, weight: w, geometry: ConvGeometry(padding: 1)) }
+        XCTAssertEqual(Winograd.convolutionsRun, before)
+        assertClose(off.values, trained.values, atol: 0, rtol: 0, "direct inference and training forward")
+    }
+
+    func testChunksBoundMemoryAndFeedEveryCore() {
+        // The SDXL VAE decoder's largest shapes at 512 px and 1024 px, and the UNet's first level at 512 px.
+        for (c, o, side) in [(512, 512, 128), (512, 512, 256), (256, 256, 512), (128, 128, 1024), (320, 320, 64)] {
+            let tiles = (side + 1) / 2
+            let plan = Winograd.plan(n: 1, c: c, o: o, tilesX: tiles, tilesY: tiles)
+            XCTAssertGreaterThanOrEqual(plan.rows * plan.chunks, tiles, "\(c) channels at \(side): every tile row")
+            XCTAssertLessThan((plan.chunks - 1) * plan.rows, tiles, "\(c) channels at \(side): no empty chunk")
+            XCTAssertLessThanOrEqual(16 * (c + o) * plan.rows * tiles, Swift.max(Winograd.chunkFloats, 16 * (c + o) * tiles),
+                                     "\(c) channels at \(side): a chunk holds at most the budget or one tile row")
+            XCTAssertGreaterThanOrEqual(plan.chunks, Swift.min(tiles, 2), "\(c) channels at \(side): work for two cores")
+        }
+    }
+}
