@@ -1,45 +1,75 @@
 import CKernels
 import Foundation
 
-/// 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for
-/// Convolutional Neural Networks", 2016): each 2x2 block of output pixels comes from a 4x4 input patch with 16
-/// multiplications per channel pair instead of 36, so the convolution's products shrink by 2.25x.
+/// 3x3 stride-1 convolutions by Winograd's minimal filtering (Lavin and Gray, "Fast Algorithms for Convolutional
+/// Neural Networks", 2016). F(m x m, 3x3) computes each m x m block of output pixels (a tile) from its
+/// (m + 2) x (m + 2) input patch with (m + 2)^2 multiplications per channel pair instead of 9 m^2: F(2x2, 3x3) with
+/// 16 instead of 36 (2.25x fewer), F(4x4, 3x3) with 36 instead of 144 (4x fewer).
 ///
-/// With B, G and A the F(2x2, 3x3) transforms (B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; 1/2 1/2 1/2;
-/// 1/2 -1/2 1/2; 0 0 1], A^T = [1 1 1 0; 0 1 -1 -1]):
-/// - U (16, O, C): G g G^T of every filter g, once per call;
-/// - per chunk of tiles: V (16, C, T) = B^T d B of every input patch (`ck_wino_f23_input`), then sixteen products
-///   M_xi (O, T) = U_xi (O, C) V_xi (C, T), then Y = A^T M A plus the bias into the output (`ck_wino_f23_output`).
+/// With B, G and A the variant's transforms (`Variant` lists them), P = (m + 2)^2 points and T tiles per chunk:
+/// - U (P, O, C): G g G^T of every filter g, once per call;
+/// - per chunk of tiles: V (P, C, T) = B^T d B of every input patch (`ck_wino_f23_input` / `ck_wino_f43_input`),
+///   P products M_xi (O, T) = U_xi (O, C) V_xi (C, T), then Y = A^T M A plus the bias into the output.
 ///
-/// Only the transforms' adds and the products differ from direct convolution, so the error stays at float32
-/// rounding (the tests bound it against `Conv.referenceForward`). It runs for inference only (no graph is
-/// recorded: training keeps the direct kernels, whose bits its gradients were checked with), on shapes with
-/// enough tiles to keep the products efficient. Chunks are (sample, band of tile rows) pieces fixed by the shape
-/// and the machine, so results do not depend on the thread count.
+/// The error stays near float32 rounding (the tests bound it against PyTorch in float64 and against
+/// `Conv.referenceForward`). It runs for inference only (no graph is recorded: training keeps the direct kernels,
+/// whose bits its gradients were checked with), on shapes big enough to keep the products efficient. Chunks are
+/// (sample, band of tile rows) pieces fixed by the shape and the machine, so results do not depend on the thread
+/// count.
 public enum Winograd {
-    /// Whether eligible convolutions use it: on unless `ROREM_WINOGRAD=off` (tests and benchmarks assign it).
-    public static var enabled: Bool {
+    /// The tile size.
+    public enum Variant: String, CaseIterable, Sendable {
+        /// F(2x2, 3x3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+        /// A^T = [1 1 1 0; 0 1 -1 -1]; its transforms are adds and subtracts only.
+        case f23
+        /// F(4x4, 3x3), points 0, +-1, +-2 and infinity: B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+        /// 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1], G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+        /// 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+        case f43
+
+        /// Output pixels per tile side.
+        public var m: Int { self == .f23 ? 2 : 4 }
+        /// Input patch side, m + 2.
+        var alpha: Int { m + 2 }
+        /// Transform points per tile, (m + 2)^2: the number of products per chunk.
+        var points: Int { alpha * alpha }
+        /// Tiles a chunk aims for (about 2,000-4,000 output pixels): products of (O x C)(C x T) with T in the
+        /// hundreds, and V and M small enough to stay in the last-level cache for the SDXL VAE's channel counts.
+        var targetTiles: Int { self == .f23 ? 512 : 192 }
+        var name: String { self == .f23 ? "F(2x2, 3x3)" : "F(4x4, 3x3)" }
+    }
+
+    /// The variant eligible convolutions use, or nil for none (direct kernels): F(4x4, 3x3) unless
+    /// `ROREM_WINOGRAD` says `f23` or `off` (tests and benchmarks assign it).
+    public static var variant: Variant? {
         get { state.withLock { $0 } }
         set { state.withLock { $0 = newValue } }
     }
-    private static let state = LockedValue<Bool>(!["off", "0", "no", "false"].contains(
-        (getenv("ROREM_WINOGRAD").map { String(cString: $0) } ?? "").lowercased()))
+
+    /// The variant `ROREM_WINOGRAD` asks for: unset or unknown gives the default.
+    static func requested(_ value: String?) -> Variant? {
+        switch (value ?? "").lowercased() {
+        case "off", "0", "no", "false", "direct": return nil
+        case "f23", "2": return .f23
+        default: return .f43
+        }
+    }
+    private static let state = LockedValue<Variant?>(requested(getenv("ROREM_WINOGRAD").map { String(cString: $0) }))
 
     /// Convolutions `forward` has computed in this process (a diagnostic: tests check that a shape took it).
     static var convolutionsRun: Int { runs.withLock { $0 } }
     private static let runs = LockedValue(0)
 
-    /// One line for benchmarks: `Winograd F(2x2, 3x3) (inference, >= 256 tiles)` or `direct (ROREM_WINOGRAD=off)`.
+    /// One line for benchmarks: `Winograd F(4x4, 3x3) (inference, outputs >= 32x32)` or `direct (Winograd off)`.
     public static var status: String {
-        enabled ? "Winograd F(2x2, 3x3) (inference, >= \(minimumTiles) tiles)" : "direct (Winograd off)"
+        guard let variant else { return "direct (Winograd off)" }
+        return "Winograd \(variant.name) (inference, outputs >= 32x32)"
     }
 
-    /// Fewest 2x2 output tiles per sample (a 32x32 output): below it the products are too small to gain.
-    static let minimumTiles = 256
+    /// Fewest output pixels per sample (32 x 32): below it the products are too small to gain.
+    static let minimumPixels = 1024
     /// Fewest input and output channels.
     static let minimumChannels = 16
-    /// Tiles a chunk aims for: the products are (O x T) = (O x C)(C x T), efficient from a few hundred columns.
-    static let targetTiles = 512
     /// Floats of V and M one chunk may hold (32 MB).
     static let chunkFloats = 8 << 20
 
@@ -50,74 +80,91 @@ public enum Winograd {
         if weights == .bf16 && OneDNN.nativeBF16 && ConvBackend.current == .onednn { return false }
         guard kh == 3, kw == 3, geo.strideH == 1, geo.strideW == 1, geo.dilationH == 1, geo.dilationW == 1,
               geo.groups == 1, geo.padH == geo.padW, geo.padH <= 2,
-              c >= minimumChannels, o >= minimumChannels else { return false }
-        return ((oh + 1) / 2) * ((ow + 1) / 2) >= minimumTiles && enabled
+              c >= minimumChannels, o >= minimumChannels, oh * ow >= minimumPixels else { return false }
+        return variant != nil
     }
 
     /// How the output's tile rows are cut: `rows` tile rows per chunk, `chunks` per sample. A function of the
     /// shape and the machine's cores, never of the thread count.
-    static func plan(n: Int, c: Int, o: Int, tilesX: Int, tilesY: Int) -> (rows: Int, chunks: Int) {
-        let byMemory = Swift.max(1, chunkFloats / (16 * (c + o) * tilesX))
-        var rows = Swift.max(1, Swift.min(tilesY, (targetTiles + tilesX - 1) / tilesX, byMemory))
+    static func plan(_ variant: Variant, n: Int, c: Int, o: Int, tilesX: Int, tilesY: Int) -> (rows: Int, chunks: Int) {
+        let target = variant.targetTiles
+        let byMemory = Swift.max(1, chunkFloats / (variant.points * (c + o) * tilesX))
+        var rows = Swift.max(1, Swift.min(tilesY, (target + tilesX - 1) / tilesX, byMemory))
         // Enough pieces for every core, while a chunk keeps at least half the target.
         let wanted = (Parallel.machinePieces + n - 1) / n
-        while (tilesY + rows - 1) / rows < wanted && rows > 1 && (rows - 1) * tilesX >= targetTiles / 2 { rows -= 1 }
+        while (tilesY + rows - 1) / rows < wanted && rows > 1 && (rows - 1) * tilesX >= target / 2 { rows -= 1 }
         return (rows, (tilesY + rows - 1) / rows)
     }
 
-    /// u (16, o, c) = G g G^T of each 3x3 filter g of w (o, c, 3, 3).
-    static func transformWeights(_ w: UnsafePointer<Float>, o: Int, c: Int, into u: UnsafeMutablePointer<Float>) {
-        let plane = o * c
+    /// G (g0, g1, g2)^T: one filter column (or row) at the variant's interpolation points (4 or 6 values).
+    @inline(__always)
+    static func interpolate(_ g0: Float, _ g1: Float, _ g2: Float, _ variant: Variant) -> SIMD8<Float> {
+        switch variant {
+        case .f23:
+            return SIMD8(g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2, 0, 0, 0, 0)
+        case .f43:
+            return SIMD8(0.25 * g0, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6,
+                         g0 / 24 - g1 / 12 + g2 / 6, g2, 0, 0)
+        }
+    }
+
+    /// u (P, o, c) = G g G^T of each 3x3 filter g of w (o, c, 3, 3).
+    static func transformWeights(_ w: UnsafePointer<Float>, o: Int, c: Int, variant: Variant,
+                                 into u: UnsafeMutablePointer<Float>) {
+        let plane = o * c, alpha = variant.alpha
         Parallel.forChunks(plane, grain: 4096) { range in
             for f in range {
                 let g = w + f * 9
-                // t (4, 3) = G g, one column per filter column s: g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2.
-                func column(_ s: Int) -> SIMD4<Float> {
-                    let g0 = g[s], g1 = g[3 + s], g2 = g[6 + s]
-                    return SIMD4(g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2)
-                }
-                let t0 = column(0), t1 = column(1), t2 = column(2)
-                // u (4, 4) = t G^T: row i (a, b, c) -> a, (a + b + c) / 2, (a - b + c) / 2, c.
-                for i in 0..<4 {
-                    let a = t0[i], b = t1[i], cc = t2[i]
-                    u[(4 * i + 0) * plane + f] = a
-                    u[(4 * i + 1) * plane + f] = 0.5 * (a + b + cc)
-                    u[(4 * i + 2) * plane + f] = 0.5 * (a - b + cc)
-                    u[(4 * i + 3) * plane + f] = cc
+                // t (alpha, 3) = G g, one column per filter column s.
+                let t0 = interpolate(g[0], g[3], g[6], variant)
+                let t1 = interpolate(g[1], g[4], g[7], variant)
+                let t2 = interpolate(g[2], g[5], g[8], variant)
+                // u (alpha, alpha) = t G^T: row i of u is G applied to row i of t.
+                for i in 0..<alpha {
+                    let row = interpolate(t0[i], t1[i], t2[i], variant)
+                    for j in 0..<alpha { u[(alpha * i + j) * plane + f] = row[j] }
                 }
             }
         }
     }
 
-    /// out (N, O, oh, ow) = conv(x (N, C, H, W), w (O, C, 3, 3), padding `pad`) + bias (O), for `applies` shapes.
+    /// out (N, O, oh, ow) = conv(x (N, C, H, W), w (O, C, 3, 3), padding `pad`) + bias (O), for `applies` shapes,
+    /// with `variant` (default: the one in use).
     static func forward(x: UnsafePointer<Float>, n: Int, c: Int, h: Int, wd: Int, w: UnsafePointer<Float>, o: Int,
-                        bias: UnsafePointer<Float>?, pad: Int, oh: Int, ow: Int, out: UnsafeMutablePointer<Float>) {
-        let tilesX = (ow + 1) / 2, tilesY = (oh + 1) / 2
-        let (rowsPerChunk, chunks) = plan(n: n, c: c, o: o, tilesX: tilesX, tilesY: tilesY)
-        let u = ScratchPool.shared.take(16 * o * c)
+                        bias: UnsafePointer<Float>?, pad: Int, oh: Int, ow: Int, out: UnsafeMutablePointer<Float>,
+                        variant chosen: Variant? = nil) {
+        let variant = chosen ?? self.variant ?? .f43
+        let m = variant.m, points = variant.points
+        let tilesX = (ow + m - 1) / m, tilesY = (oh + m - 1) / m
+        let (rowsPerChunk, chunks) = plan(variant, n: n, c: c, o: o, tilesX: tilesX, tilesY: tilesY)
+        let u = ScratchPool.shared.take(points * o * c)
         defer { ScratchPool.shared.give(u) }
-        transformWeights(w, o: o, c: c, into: u.pointer)
+        transformWeights(w, o: o, c: c, variant: variant, into: u.pointer)
         let up = UnsafePointer(u.pointer)
-        let rowFloats = Swift.max(8 * (2 * tilesX + 2), 12 * tilesX)
+        // Scratch rows of the transforms (see ckernels.h).
+        let rowFloats = variant == .f23 ? Swift.max(8 * (2 * tilesX + 2), 12 * tilesX)
+                                        : Swift.max(12 * (4 * tilesX + 2), 40 * tilesX)
+        let input = variant == .f23 ? ck_wino_f23_input : ck_wino_f43_input
+        let output = variant == .f23 ? ck_wino_f23_output : ck_wino_f43_output
         Parallel.forEach(n * chunks) { task in
             let b = task / chunks, ty0 = (task % chunks) * rowsPerChunk
             let ty1 = Swift.min(tilesY, ty0 + rowsPerChunk), t = (ty1 - ty0) * tilesX
-            let scratch = ScratchPool.shared.take(16 * (c + o) * t + rowFloats)
+            let scratch = ScratchPool.shared.take(points * (c + o) * t + rowFloats)
             defer { ScratchPool.shared.give(scratch) }
-            let v = scratch.pointer                                   // (16, C, T)
-            let m = v + 16 * c * t                                    // (16, O, T)
-            let rows = m + 16 * o * t
+            let v = scratch.pointer                                   // (P, C, T)
+            let mm = v + points * c * t                               // (P, O, T)
+            let rows = mm + points * o * t
             let xb = x + b * c * h * wd, ob = out + b * o * oh * ow
             for ci in 0..<c {
-                ck_wino_f23_input(xb + ci * h * wd, h, wd, pad, ty0, ty1, tilesX, v + ci * t, c * t, rows)
+                input(xb + ci * h * wd, h, wd, pad, ty0, ty1, tilesX, v + ci * t, c * t, rows)
             }
-            for xi in 0..<16 {
+            for xi in 0..<points {
                 // M_xi (O, T) = U_xi (O, C) @ V_xi (C, T)
                 BLAS.sgemm(transA: false, transB: false, m: o, n: t, k: c, a: up + xi * o * c, lda: c,
-                           b: v + xi * c * t, ldb: t, c: m + xi * o * t, ldc: t, split: false)
+                           b: v + xi * c * t, ldb: t, c: mm + xi * o * t, ldc: t, split: false)
             }
             for oi in 0..<o {
-                ck_wino_f23_output(m + oi * t, o * t, ty0, ty1, tilesX, bias?[oi] ?? 0, ob + oi * oh * ow, oh, ow, rows)
+                output(mm + oi * t, o * t, ty0, ty1, tilesX, bias?[oi] ?? 0, ob + oi * oh * ow, oh, ow, rows)
             }
         }
         runs.withLock { $0 += 1 }

@@ -1,5 +1,5 @@
 import XCTest
-import Tensor
+@testable import Tensor
 import NN
 @testable import Diffusion
 
@@ -16,14 +16,15 @@ final class BlocksParityTests: XCTestCase {
 
     /// Loads the case's weights strictly (every name of the module in the file and no other), runs `forward` and
     /// compares with the reference output.
-    private func check(_ name: String, _ module: Module, _ forward: (Tensor, [String: Tensor]) throws -> Tensor,
+    private func check(_ name: String, _ module: Module, atol: Float = 1e-5,
+                       _ forward: (Tensor, [String: Tensor]) throws -> Tensor,
                        file: StaticString = #filePath, line: UInt = #line) throws {
         let weights = try tensors(in: self.file, prefix: name, excluding: Self.inputs)
         XCTAssertEqual(Set(module.namedParameters().map(\.name)), Set(weights.keys), "\(name) parameter names", file: file, line: line)
         try module.load(from: DictionarySource(weights))
         let all = try tensors(in: self.file, prefix: name)
         let y = try GradMode.noGrad { try forward(try XCTUnwrap(all["x"]), all) }
-        assertClose(y, try XCTUnwrap(all["out"]), atol: 1e-5, rtol: 1e-4, "\(name).out", file: file, line: line)
+        assertClose(y, try XCTUnwrap(all["out"]), atol: atol, rtol: 1e-4, "\(name).out", file: file, line: line)
     }
 
     func testResnetWithoutTimeEmbedding() throws {
@@ -31,6 +32,22 @@ final class BlocksParityTests: XCTestCase {
         let block = try ResnetBlock2D(.init(inChannels: 8, outChannels: 8, tembChannels: nil, groups: 4, eps: 1e-6), rng: &rng)
         XCTAssertNil(block.convShortcut)
         try check("resnet_vae", block) { x, _ in try block(x) }
+    }
+
+    /// A VAE resnet at 16 channels and 32 x 33 pixels, whose convolutions take the engine's Winograd path: with
+    /// each variant and with the direct kernels. F(4x4, 3x3)'s errors are a few 1e-6 of the output's scale
+    /// (WinogradConvTests), hence 5e-5 absolute on outputs of a few units.
+    func testResnetWithWinogradConvolutions() throws {
+        var rng = RNG(seed: 1)
+        let block = try ResnetBlock2D(.init(inChannels: 16, outChannels: 16, tembChannels: nil, groups: 4, eps: 1e-6), rng: &rng)
+        let saved = Winograd.variant
+        defer { Winograd.variant = saved }
+        for variant in [nil] + Winograd.Variant.allCases.map(Optional.some) {
+            Winograd.variant = variant
+            let before = Winograd.convolutionsRun
+            try check("resnet_vae_winograd", block, atol: variant == .f43 ? 5e-5 : 1e-5) { x, _ in try block(x) }
+            XCTAssertEqual(Winograd.convolutionsRun - before, variant == nil ? 0 : 2, "both convolutions, \(String(describing: variant))")
+        }
     }
 
     func testResnetWithTimeEmbeddingAndShortcut() throws {

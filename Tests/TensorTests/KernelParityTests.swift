@@ -59,11 +59,20 @@ final class KernelParityTests: XCTestCase {
         for (name, geo) in [("conv3x3_winograd", ConvGeometry(padding: 1)), ("conv3x3_winograd_valid", ConvGeometry())] {
             let (inputs, expected) = try fixture(name)
             let x = inputs[0], w = inputs[1], b = inputs.count > 2 ? inputs[2] : nil
-            let before = Winograd.convolutionsRun
-            let y = try GradMode.noGrad { try Tensor.conv2d(x, weight: w, bias: b, geometry: geo) }
-            XCTAssertEqual(Winograd.convolutionsRun, before + 1, "\(name) should take the Winograd path")
-            XCTAssertEqual(y.shape, expected.shape, name)
-            assertClose(y.values, expected.values, atol: 1e-5, rtol: 1e-4, "\(name) (Winograd F(2x2, 3x3))")
+            let saved = Winograd.variant
+            defer { Winograd.variant = saved }
+            for variant in Winograd.Variant.allCases {
+                Winograd.variant = variant
+                let before = Winograd.convolutionsRun
+                let y = try GradMode.noGrad { try Tensor.conv2d(x, weight: w, bias: b, geometry: geo) }
+                XCTAssertEqual(Winograd.convolutionsRun, before + 1, "\(name) should take the Winograd path")
+                XCTAssertEqual(y.shape, expected.shape, name)
+                // Errors against the output's scale (WinogradConvTests.bound states why and how large).
+                let scale = expected.values.map(abs).max() ?? 0
+                let error = zip(y.values, expected.values).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(error, WinogradConvTests.bound(variant) * scale,
+                                         "\(name) (Winograd \(variant.name)): largest error \(error), scale \(scale)")
+            }
         }
     }
 

@@ -1,9 +1,20 @@
 import XCTest
 @testable import Tensor
 
-/// Winograd F(2x2, 3x3) convolution (ConvWinograd.swift) against the direct reference path, on the shapes and
-/// options it takes and the ones it leaves to the direct kernels. Its PyTorch parity is in KernelParityTests.
+/// Winograd convolution, F(2x2, 3x3) and F(4x4, 3x3) (ConvWinograd.swift), against the direct reference path, on
+/// the shapes and options it takes and the ones it leaves to the direct kernels. Its PyTorch parity is in
+/// KernelParityTests.
 final class WinogradConvTests: XCTestCase {
+    /// Runs `body` once with each variant in use.
+    private func forEachVariant(_ body: (Winograd.Variant) throws -> Void) rethrows {
+        let saved = Winograd.variant
+        defer { Winograd.variant = saved }
+        for variant in Winograd.Variant.allCases {
+            Winograd.variant = variant
+            try body(variant)
+        }
+    }
+
     private func direct(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) -> [Float] {
         let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let o = w.shape[0]
@@ -15,6 +26,21 @@ final class WinogradConvTests: XCTestCase {
                                   out: op.baseAddress!)
         }
         return out
+    }
+
+    /// The error bound of each variant, relative to the output's largest magnitude: F(2x2, 3x3)'s transforms
+    /// are adds and subtracts, so its errors are float32 sums' (about 1e-6); F(4x4, 3x3)'s points (up to 2, with
+    /// weights down to 1/24) amplify them several times. Errors are measured against the scale rather than each
+    /// element because an output near zero is the difference of terms of the scale's size.
+    static func bound(_ variant: Winograd.Variant) -> Float { variant == .f23 ? 2e-6 : 1e-5 }
+
+    private func assertWithinScale(_ a: [Float], _ b: [Float], _ variant: Winograd.Variant, _ name: String,
+                                   file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, name, file: file, line: line)
+        let scale = b.map(abs).max() ?? 0
+        let error = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(error, Self.bound(variant) * scale, "\(name): largest error \(error), scale \(scale)",
+                                 file: file, line: line)
     }
 
     private func winograd(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ geo: ConvGeometry) throws -> Tensor {
@@ -36,11 +62,12 @@ final class WinogradConvTests: XCTestCase {
             let w = Tensor.randn([o, c, 3, 3], rng: &rng) * (1 / Float(3 * c).squareRoot())
             let b = hasBias ? Tensor.randn([o], rng: &rng) : nil
             let geo = ConvGeometry(padding: pad)
-            let y = try winograd(x, w, b, geo)
             let expected = direct(x, w, b, geo)
-            XCTAssertEqual(y.count, expected.count)
-            // Outputs are about 1 in size; float32 sums of c * 9 products round at about 1e-6.
-            assertClose(y.values, expected, atol: 2e-5, rtol: 1e-4, "\(n)x\(c)x\(h)x\(wd) -> \(o), padding \(pad)")
+            try forEachVariant { variant in
+                let y = try winograd(x, w, b, geo)
+                XCTAssertEqual(y.count, expected.count)
+                assertWithinScale(y.values, expected, variant, "\(variant): \(n)x\(c)x\(h)x\(wd) -> \(o), padding \(pad)")
+            }
         }
     }
 
@@ -50,23 +77,27 @@ final class WinogradConvTests: XCTestCase {
         let b = Tensor.randn([32], rng: &rng)
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
-        var results: [[Float]] = []
-        for threads in [1, 2, 3] {
-            Parallel.threads = threads
-            results.append(try winograd(x, w, b, ConvGeometry(padding: 1)).values)
+        try forEachVariant { variant in
+            var results: [[Float]] = []
+            for threads in [1, 2, 3] {
+                Parallel.threads = threads
+                results.append(try winograd(x, w, b, ConvGeometry(padding: 1)).values)
+            }
+            XCTAssertEqual(results[0], results[1], "\(variant)")
+            XCTAssertEqual(results[0], results[2], "\(variant)")
         }
-        XCTAssertEqual(results[0], results[1])
-        XCTAssertEqual(results[0], results[2])
     }
 
     func testHalfPrecisionWeightsGiveTheirWidenedValuesResult() throws {
         var rng = RNG(seed: 13)
         let x = Tensor.randn([1, 16, 34, 34], rng: &rng), w = Tensor.randn([24, 16, 3, 3], rng: &rng) * 0.1
-        for dtype in [DType.f16, .bf16] {
-            let half = w.to(dtype)
-            let y = try winograd(x, half, nil, ConvGeometry(padding: 1))
-            let widened = try winograd(x, half.to(.f32), nil, ConvGeometry(padding: 1))
-            XCTAssertEqual(y.values, widened.values, "\(dtype) weights")
+        try forEachVariant { variant in
+            for dtype in [DType.f16, .bf16] {
+                let half = w.to(dtype)
+                let y = try winograd(x, half, nil, ConvGeometry(padding: 1))
+                let widened = try winograd(x, half.to(.f32), nil, ConvGeometry(padding: 1))
+                XCTAssertEqual(y.values, widened.values, "\(variant): \(dtype) weights")
+            }
         }
     }
 
@@ -75,7 +106,7 @@ final class WinogradConvTests: XCTestCase {
         let x = Tensor.randn([1, 16, 32, 32], rng: &rng), w = Tensor.randn([16, 16, 3, 3], rng: &rng) * 0.1
         let before = Winograd.convolutionsRun
         _ = try GradMode.noGrad {
-            // Too few tiles, a stride, a dilation, groups, too few channels, a 1x1 kernel.
+            // Too small an output, a stride, a dilation, groups, too few channels, a 1x1 kernel.
             _ = try Tensor.conv2d(Tensor.randn([1, 16, 20, 20], rng: &rng), weight: w, geometry: ConvGeometry(padding: 1))
             _ = try Tensor.conv2d(x, weight: w, geometry: ConvGeometry(stride: 2, padding: 1))
             _ = try Tensor.conv2d(x, weight: w, geometry: ConvGeometry(padding: 2, dilation: 2))
@@ -85,6 +116,9 @@ final class WinogradConvTests: XCTestCase {
             return try Tensor.conv2d(x, weight: Tensor.randn([16, 16, 1, 1], rng: &rng))
         }
         XCTAssertEqual(Winograd.convolutionsRun, before, "none of these shapes should take the Winograd path")
+        XCTAssertEqual(Winograd.requested(nil), .f43)
+        XCTAssertEqual(Winograd.requested("f23"), .f23)
+        XCTAssertNil(Winograd.requested("off"))
 
         // Recording a graph (training) keeps the direct kernels, whose outputs the gradients were checked with.
         let wp = w.requiringGrad()
@@ -93,8 +127,9 @@ final class WinogradConvTests: XCTestCase {
         try trained.sum().backward()
 
         // Switched off, the same shape runs direct.
-        Winograd.enabled = false
-        defer { Winograd.enabled = true }
+        let saved = Winograd.variant
+        Winograd.variant = nil
+        defer { Winograd.variant = saved }
         let off = try GradMode.noGrad { try Tensor.conv2d(x, weight: w, geometry: ConvGeometry(padding: 1)) }
         XCTAssertEqual(Winograd.convolutionsRun, before)
         assertClose(off.values, trained.values, atol: 0, rtol: 0, "direct inference and training forward")
@@ -102,14 +137,17 @@ final class WinogradConvTests: XCTestCase {
 
     func testChunksBoundMemoryAndFeedEveryCore() {
         // The SDXL VAE decoder's largest shapes at 512 px and 1024 px, and the UNet's first level at 512 px.
+        for variant in Winograd.Variant.allCases {
         for (c, o, side) in [(512, 512, 128), (512, 512, 256), (256, 256, 512), (128, 128, 1024), (320, 320, 64)] {
-            let tiles = (side + 1) / 2
-            let plan = Winograd.plan(n: 1, c: c, o: o, tilesX: tiles, tilesY: tiles)
+            let tiles = (side + variant.m - 1) / variant.m, points = variant.points
+            let plan = Winograd.plan(variant, n: 1, c: c, o: o, tilesX: tiles, tilesY: tiles)
             XCTAssertGreaterThanOrEqual(plan.rows * plan.chunks, tiles, "\(c) channels at \(side): every tile row")
             XCTAssertLessThan((plan.chunks - 1) * plan.rows, tiles, "\(c) channels at \(side): no empty chunk")
-            XCTAssertLessThanOrEqual(16 * (c + o) * plan.rows * tiles, Swift.max(Winograd.chunkFloats, 16 * (c + o) * tiles),
+            XCTAssertLessThanOrEqual(points * (c + o) * plan.rows * tiles,
+                                     Swift.max(Winograd.chunkFloats, points * (c + o) * tiles),
                                      "\(c) channels at \(side): a chunk holds at most the budget or one tile row")
             XCTAssertGreaterThanOrEqual(plan.chunks, Swift.min(tiles, 2), "\(c) channels at \(side): work for two cores")
+        }
         }
     }
 }

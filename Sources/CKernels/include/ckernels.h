@@ -36,4 +36,14 @@ void ck_wino_f23_input(const float *plane, long h, long w, long pad, long ty0, l
 void ck_wino_f23_output(const float *m, long xi_stride, long ty0, long ty1, long tiles_x, float bias,
                         float *plane, long oh, long ow, float *rows);
 
+/// Winograd F(4x4, 3x3) input transform: as ck_wino_f23_input with 6x6 patches 4 pixels apart, element
+/// xi = 6 i + j of B^T d B (36 per tile). `rows` is scratch for 12 * (4 * tiles_x + 2) floats.
+void ck_wino_f43_input(const float *plane, long h, long w, long pad, long ty0, long ty1, long tiles_x,
+                       float *v, long xi_stride, float *rows);
+
+/// Winograd F(4x4, 3x3) output transform: the 4x4 A^T M A of every tile plus `bias`, clipped at the plane's edges.
+/// `rows` is scratch for 40 * tiles_x floats.
+void ck_wino_f43_output(const float *m, long xi_stride, long ty0, long ty1, long tiles_x, float bias,
+                        float *plane, long oh, long ow, float *rows);
+
 #endif
