@@ -19,6 +19,10 @@ enum Attention {
     static let keyBlock = 512
     /// Whether the softmax loops run the AVX2 + FMA C kernels (chosen once from the CPU's features).
     static let vectorKernels = ck_has_avx2_fma() != 0
+    /// Whether `flash` runs each query block through `ck_flash_block` (AVX2 + FMA register tiles, scores kept
+    /// transposed) where the CPU has them and Dv is a multiple of 8; the SGEMM path below stays as the portable
+    /// one (tests pass `tiles: false` to compare them).
+    static let registerTiles = true
 
     /// out (B, Lq, Dv) = softmax(scale * q k^T) v for q (B, Lq, D), k (B, Lk, D), v (B, Lk, Dv), f32, contiguous.
     /// With `heads` > 1 the operands are instead in the projections' own layout, q (N, Lq, heads, D), k (N, Lk,
@@ -29,13 +33,45 @@ enum Attention {
     static func flash(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                       out: UnsafeMutablePointer<Float>, logsumexp: UnsafeMutablePointer<Float>? = nil,
                       batch: Int, heads: Int = 1, lq: Int, lk: Int, d: Int, dv: Int, scale: Float,
-                      queryBlock: Int = Attention.queryBlock, keyBlock: Int = Attention.keyBlock) {
+                      queryBlock: Int = Attention.queryBlock, keyBlock: Int = Attention.keyBlock,
+                      tiles: Bool = Attention.registerTiles) {
         let qBlocks = (lq + queryBlock - 1) / queryBlock
         let keyTile = Swift.min(keyBlock, lk)
         let ldq = heads * d, ldv = heads * dv                        // row strides of q and k, of v and out
+        // The register-tile kernel's key blocks are whole groups of 6 keys (or all of them).
+        let kernelKeys = keyTile >= lk ? keyTile : Swift.max(6, keyTile / 6 * 6)
+        let kernel = vectorKernels && tiles && dv % 8 == 0
+        let kernelScratch = kernel ? ck_flash_block_scratch(queryBlock, d, dv, kernelKeys) : 0
+        // Each head's keys packed, and its values made contiguous, once for all its query blocks (as much memory
+        // as k and v): a key block's values then stay in cache while every query block reads them.
+        let packedSize = kernel ? ck_flash_packed_keys(lk, d) + lk * dv : 0
+        let packed = kernel ? ScratchPool.shared.take(batch * packedSize) : nil
+        defer { if let packed { ScratchPool.shared.give(packed) } }
+        if let packed {
+            Parallel.forEach(batch) { b in
+                let sample = b / heads, head = b % heads
+                let kp = packed.pointer + b * packedSize, vp = kp + ck_flash_packed_keys(lk, d)
+                ck_flash_pack_keys(k + (sample * lk * heads + head) * d, ldq, lk, d, kp)
+                let vs = v + (sample * lk * heads + head) * dv
+                for j in 0..<lk { (vp + j * dv).update(from: vs + j * ldv, count: dv) }
+            }
+        }
         Parallel.forEach(batch * qBlocks) { t in
             let b = t / qBlocks, q0 = (t % qBlocks) * queryBlock, rows = Swift.min(queryBlock, lq - q0)
             let sample = b / heads, head = b % heads
+            if let packed {
+                // The AVX2 + FMA register-tile kernel (CKernels/attention.c): the same blocks and online softmax,
+                // with the scores kept transposed so that only Q^T (and the keys, above) are packed.
+                let scratch = ScratchPool.shared.take(kernelScratch)
+                defer { ScratchPool.shared.give(scratch) }
+                let qp = q + ((sample * lq + q0) * heads + head) * d
+                let kp = packed.pointer + b * packedSize, vp = kp + ck_flash_packed_keys(lk, d)
+                let op = out + ((sample * lq + q0) * heads + head) * dv
+                let ran = ck_flash_block(qp, ldq, kp, vp, dv, op, ldv,
+                                         logsumexp.map { $0 + b * lq + q0 }, rows, lk, d, dv, scale, kernelKeys,
+                                         scratch.pointer)
+                if ran != 0 { return }
+            }
             let scratch = ScratchPool.shared.take(queryBlock * keyTile + 2 * queryBlock)
             defer { ScratchPool.shared.give(scratch) }
             let s = scratch.pointer                                  // (rows, kc) scores, then probabilities

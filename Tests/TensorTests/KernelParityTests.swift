@@ -76,6 +76,31 @@ final class KernelParityTests: XCTestCase {
         }
     }
 
+    /// The register-tile kernel (CKernels/attention.c) against the portable SGEMM path at the UNet's head width, in
+    /// the projections' heads layout, with log-sum-exp, value widths of 64 and 40 (a half panel) and sequence lengths
+    /// that leave partial tiles.
+    func testRegisterTileAttentionAgreesWithThePortablePath() throws {
+        var rng = RNG(seed: 21)
+        for (heads, lq, lk, d, dv) in [(4, 150, 200, 64, 64), (2, 77, 131, 64, 40), (1, 300, 77, 32, 8)] {
+            let q = Tensor.randn([2, lq, heads * d], rng: &rng), k = Tensor.randn([2, lk, heads * d], rng: &rng)
+            let v = Tensor.randn([2, lk, heads * dv], rng: &rng)
+            var results: [([Float], [Float])] = []
+            for tiles in [true, false] {
+                var out = [Float](repeating: .nan, count: 2 * lq * heads * dv)
+                var lse = [Float](repeating: .nan, count: 2 * heads * lq)
+                out.withUnsafeMutableBufferPointer { op in lse.withUnsafeMutableBufferPointer { lp in
+                    Attention.flash(q: q.storage.pointer, k: k.storage.pointer, v: v.storage.pointer, out: op.baseAddress!,
+                                    logsumexp: lp.baseAddress!, batch: 2 * heads, heads: heads, lq: lq, lk: lk, d: d,
+                                    dv: dv, scale: 1 / Float(d).squareRoot(), tiles: tiles)
+                } }
+                results.append((out, lse))
+            }
+            let shape = "\(heads) heads, \(lq) x \(lk), d \(d), dv \(dv)"
+            assertClose(results[0].0, results[1].0, atol: 1e-5, rtol: 1e-4, "\(shape): output")
+            assertClose(results[0].1, results[1].1, atol: 1e-5, rtol: 1e-5, "\(shape): log-sum-exp")
+        }
+    }
+
     func testReferenceConvolutionMatchesPyTorch() throws {
         for (name, geo) in Self.convCases {
             let (inputs, expected) = try fixture(name)
@@ -113,7 +138,7 @@ final class KernelParityTests: XCTestCase {
     }
 
     func testFlashAttentionMatchesPyTorchForEveryBlockSize() throws {
-        for name in ["attention", "attention_sharp", "attention_cross"] {
+        for name in ["attention", "attention_sharp", "attention_cross", "attention_tiles"] {
             let (inputs, expected) = try fixture(name)
             let (q, k, v) = (inputs[0], inputs[1], inputs[2])
             let y = try GradMode.noGrad { try Tensor.scaledDotProductAttention(query: q, key: k, value: v) }
@@ -123,13 +148,16 @@ final class KernelParityTests: XCTestCase {
             let batch = q.shape.dropLast(2).reduce(1, *)
             let (lq, lk, d, dv) = (q.shape[r - 2], k.shape[r - 2], q.shape[r - 1], v.shape[r - 1])
             for (qb, kb) in [(1, 1), (7, 16), (16, 33), (64, 512)] {
-                var out = [Float](repeating: .nan, count: expected.count)
-                out.withUnsafeMutableBufferPointer { op in
-                    Attention.flash(q: q.storage.pointer, k: k.storage.pointer, v: v.storage.pointer, out: op.baseAddress!,
-                                    batch: batch, lq: lq, lk: lk, d: d, dv: dv, scale: 1 / Float(d).squareRoot(),
-                                    queryBlock: qb, keyBlock: kb)
+                for tiles in [true, false] {
+                    var out = [Float](repeating: .nan, count: expected.count)
+                    out.withUnsafeMutableBufferPointer { op in
+                        Attention.flash(q: q.storage.pointer, k: k.storage.pointer, v: v.storage.pointer, out: op.baseAddress!,
+                                        batch: batch, lq: lq, lk: lk, d: d, dv: dv, scale: 1 / Float(d).squareRoot(),
+                                        queryBlock: qb, keyBlock: kb, tiles: tiles)
+                    }
+                    assertClose(out, expected.values, atol: 1e-5, rtol: 1e-4,
+                                "\(name) (blocks \(qb) x \(kb), register tiles \(tiles))")
                 }
-                assertClose(out, expected.values, atol: 1e-5, rtol: 1e-4, "\(name) (blocks \(qb) x \(kb))")
             }
             // The recorded (training) path, the fused primitive, and the composite reference agree too.
             let recorded = try Tensor.scaledDotProductAttention(query: q.requiringGrad(), key: k, value: v)

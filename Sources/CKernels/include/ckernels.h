@@ -23,6 +23,27 @@ int ck_has_f16c(void);
 /// unquieted, as PyTorch's conversion (and HalfConversion.float(f16:)) does.
 void ck_f16_to_f32(const unsigned short *src, float *dst, long n);
 
+/// Flash attention forward for one block of `rows` query rows against all `lk` keys, in key blocks of `key_block`
+/// (a multiple of 6, or at least lk): out (rows, dv) = softmax(scale q k^T) v, with q (rows, d), v (lk, dv) and out
+/// given with row strides ldq, ldv, ldo, and the keys packed by ck_flash_pack_keys; when `lse` is not NULL it
+/// receives each row's log(sum_j exp(scale q_i k_j)). Scores are computed transposed with AVX2 + FMA register tiles
+/// and an online softmax per query lane. `scratch` holds ck_flash_block_scratch(rows, d, dv, key_block) floats.
+/// Returns 0 (and does nothing) where the CPU lacks AVX2 + FMA, dv is not a multiple of 8 or key_block does not
+/// fit, so that the caller runs its portable path; else 1.
+int ck_flash_block(const float *q, long ldq, const float *kp, const float *v, long ldv,
+                   float *out, long ldo, float *lse, long rows, long lk, long d, long dv, float scale,
+                   long key_block, float *scratch);
+
+/// Floats of scratch ck_flash_block needs.
+long ck_flash_block_scratch(long rows, long d, long dv, long key_block);
+
+/// Floats of one head's packed keys: lk rounded up to a multiple of 6, times d.
+long ck_flash_packed_keys(long lk, long d);
+
+/// Packs k (lk, d; row stride ldk) in groups of 6 keys, kp[g * d + dd * 6 + r] = k[g + r][dd] (zero past lk), the
+/// order ck_flash_block's score tiles read them in.
+void ck_flash_pack_keys(const float *k, long ldk, long lk, long d, float *kp);
+
 /// Winograd F(2x2, 3x3) input transform of one channel plane (h x w, zero padding `pad`) for tile rows
 /// [ty0, ty1) of `tiles_x` tiles: element xi = 4 i + j of tile (ty, tx)'s B^T d B goes to
 /// v[xi * xi_stride + (ty - ty0) * tiles_x + tx]. `rows` is scratch for 8 * (2 * tiles_x + 2) floats.
