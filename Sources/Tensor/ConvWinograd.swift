@@ -60,28 +60,45 @@ public enum Winograd {
     static var convolutionsRun: Int { runs.withLock { $0 } }
     private static let runs = LockedValue(0)
 
-    /// One line for benchmarks: `Winograd F(4x4, 3x3) (inference, outputs >= 32x32)` or `direct (Winograd off)`.
+    /// One line for benchmarks: `Winograd F(4x4, 3x3) (inference, >= 64 channels, >= 256 tiles)` or
+    /// `direct (Winograd off)`.
     public static var status: String {
         guard let variant else { return "direct (Winograd off)" }
-        return "Winograd \(variant.name) (inference, outputs >= 32x32)"
+        let limits = thresholds
+        return "Winograd \(variant.name) (inference, >= \(limits.channels) channels, >= \(limits.tiles) tiles)"
     }
 
-    /// Fewest output pixels per sample (32 x 32): below it the products are too small to gain.
-    static let minimumPixels = 1024
-    /// Fewest input and output channels.
-    static let minimumChannels = 16
+    /// When a shape is worth it: at least `channels` input and output channels and `tiles` tiles per sample.
+    public struct Thresholds: Equatable, Sendable {
+        public var channels: Int
+        public var tiles: Int
+        public init(channels: Int, tiles: Int) { self.channels = channels; self.tiles = tiles }
+        /// 64 channels and 256 tiles (a 64 x 64 output for F(4x4, 3x3), 32 x 32 for F(2x2, 3x3)): the reference
+        /// UNet's forward at 128 x 128 ran slower with its 32-channel level (128 x 128) and its 128-channel level
+        /// (32 x 32, 64 tiles) taken, where the transforms cost more than the smaller products save.
+        public static let standard = Thresholds(channels: 64, tiles: 256)
+    }
+
+    /// The thresholds in use (tests lower them to run small shapes through).
+    public static var thresholds: Thresholds {
+        get { limits.withLock { $0 } }
+        set { limits.withLock { $0 = newValue } }
+    }
+    private static let limits = LockedValue(Thresholds.standard)
+
     /// Floats of V and M one chunk may hold (32 MB).
     static let chunkFloats = 8 << 20
 
-    /// Whether a forward convolution with this shape runs here. Not for bf16 weights that oneDNN computes in
-    /// bf16 on this CPU (AVX512-BF16 or AMX): that direct path does more work per cycle than float32 here.
+    /// Whether a forward convolution with this shape runs here (see `Thresholds`). Not for bf16 weights that
+    /// oneDNN computes in bf16 on this CPU (AVX512-BF16 or AMX): that direct path does more work per cycle than
+    /// float32 here.
     static func applies(c: Int, o: Int, kh: Int, kw: Int, geo: ConvGeometry, oh: Int, ow: Int,
                         weights: DType = .f32) -> Bool {
         if weights == .bf16 && OneDNN.nativeBF16 && ConvBackend.current == .onednn { return false }
-        guard kh == 3, kw == 3, geo.strideH == 1, geo.strideW == 1, geo.dilationH == 1, geo.dilationW == 1,
-              geo.groups == 1, geo.padH == geo.padW, geo.padH <= 2,
-              c >= minimumChannels, o >= minimumChannels, oh * ow >= minimumPixels else { return false }
-        return variant != nil
+        guard let variant, kh == 3, kw == 3, geo.strideH == 1, geo.strideW == 1, geo.dilationH == 1,
+              geo.dilationW == 1, geo.groups == 1, geo.padH == geo.padW, geo.padH <= 2 else { return false }
+        let limits = thresholds, m = variant.m
+        return c >= limits.channels && o >= limits.channels && ((oh + m - 1) / m) * ((ow + m - 1) / m) >= limits.tiles
     }
 
     /// How the output's tile rows are cut: `rows` tile rows per chunk, `chunks` per sample. A function of the

@@ -40,8 +40,9 @@ final class BlocksParityTests: XCTestCase {
     func testResnetWithWinogradConvolutions() throws {
         var rng = RNG(seed: 1)
         let block = try ResnetBlock2D(.init(inChannels: 16, outChannels: 16, tembChannels: nil, groups: 4, eps: 1e-6), rng: &rng)
-        let saved = Winograd.variant
-        defer { Winograd.variant = saved }
+        let saved = (Winograd.variant, Winograd.thresholds)
+        defer { (Winograd.variant, Winograd.thresholds) = saved }
+        Winograd.thresholds = Winograd.Thresholds(channels: 16, tiles: 1)     // 16 channels: below the standard 64
         for variant in [nil] + Winograd.Variant.allCases.map(Optional.some) {
             Winograd.variant = variant
             let before = Winograd.convolutionsRun

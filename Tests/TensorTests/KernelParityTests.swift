@@ -59,8 +59,9 @@ final class KernelParityTests: XCTestCase {
         for (name, geo) in [("conv3x3_winograd", ConvGeometry(padding: 1)), ("conv3x3_winograd_valid", ConvGeometry())] {
             let (inputs, expected) = try fixture(name)
             let x = inputs[0], w = inputs[1], b = inputs.count > 2 ? inputs[2] : nil
-            let saved = Winograd.variant
-            defer { Winograd.variant = saved }
+            let saved = (Winograd.variant, Winograd.thresholds)
+            defer { (Winograd.variant, Winograd.thresholds) = saved }
+            Winograd.thresholds = WinogradConvTests.testThresholds
             for variant in Winograd.Variant.allCases {
                 Winograd.variant = variant
                 let before = Winograd.convolutionsRun

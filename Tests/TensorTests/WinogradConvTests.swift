@@ -5,6 +5,17 @@ import XCTest
 /// the shapes and options it takes and the ones it leaves to the direct kernels. Its PyTorch parity is in
 /// KernelParityTests.
 final class WinogradConvTests: XCTestCase {
+    /// Small shapes run through it here (its standard thresholds are for speed, not correctness).
+    static let testThresholds = Winograd.Thresholds(channels: 16, tiles: 1)
+    private var savedThresholds = Winograd.thresholds
+
+    override func setUp() {
+        savedThresholds = Winograd.thresholds
+        Winograd.thresholds = Self.testThresholds
+    }
+
+    override func tearDown() { Winograd.thresholds = savedThresholds }
+
     /// Runs `body` once with each variant in use.
     private func forEachVariant(_ body: (Winograd.Variant) throws -> Void) rethrows {
         let saved = Winograd.variant
@@ -102,18 +113,21 @@ final class WinogradConvTests: XCTestCase {
     }
 
     func testOtherShapesTrainingAndTheSwitchKeepTheDirectKernels() throws {
+        Winograd.thresholds = .standard
         var rng = RNG(seed: 14)
-        let x = Tensor.randn([1, 16, 32, 32], rng: &rng), w = Tensor.randn([16, 16, 3, 3], rng: &rng) * 0.1
+        let x = Tensor.randn([1, 64, 64, 64], rng: &rng), w = Tensor.randn([64, 64, 3, 3], rng: &rng) * 0.05
+        // The standard thresholds take this shape (F(4x4, 3x3): 256 tiles, 64 channels) ...
+        _ = try winograd(x, w, nil, ConvGeometry(padding: 1))
         let before = Winograd.convolutionsRun
         _ = try GradMode.noGrad {
-            // Too small an output, a stride, a dilation, groups, too few channels, a 1x1 kernel.
-            _ = try Tensor.conv2d(Tensor.randn([1, 16, 20, 20], rng: &rng), weight: w, geometry: ConvGeometry(padding: 1))
+            // ... and none of these: too few tiles, a stride, a dilation, groups, too few channels, a 1x1 kernel.
+            _ = try Tensor.conv2d(Tensor.randn([1, 64, 48, 48], rng: &rng), weight: w, geometry: ConvGeometry(padding: 1))
             _ = try Tensor.conv2d(x, weight: w, geometry: ConvGeometry(stride: 2, padding: 1))
             _ = try Tensor.conv2d(x, weight: w, geometry: ConvGeometry(padding: 2, dilation: 2))
-            _ = try Tensor.conv2d(x, weight: Tensor.randn([16, 8, 3, 3], rng: &rng), geometry: ConvGeometry(padding: 1, groups: 2))
-            _ = try Tensor.conv2d(Tensor.randn([1, 8, 32, 32], rng: &rng), weight: Tensor.randn([16, 8, 3, 3], rng: &rng),
+            _ = try Tensor.conv2d(x, weight: Tensor.randn([64, 32, 3, 3], rng: &rng), geometry: ConvGeometry(padding: 1, groups: 2))
+            _ = try Tensor.conv2d(Tensor.randn([1, 32, 64, 64], rng: &rng), weight: Tensor.randn([64, 32, 3, 3], rng: &rng),
                                   geometry: ConvGeometry(padding: 1))
-            return try Tensor.conv2d(x, weight: Tensor.randn([16, 16, 1, 1], rng: &rng))
+            return try Tensor.conv2d(x, weight: Tensor.randn([64, 64, 1, 1], rng: &rng))
         }
         XCTAssertEqual(Winograd.convolutionsRun, before, "none of these shapes should take the Winograd path")
         XCTAssertEqual(Winograd.requested(nil), .f43)
