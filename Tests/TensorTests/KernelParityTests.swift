@@ -82,7 +82,14 @@ final class KernelParityTests: XCTestCase {
     /// that leave partial tiles.
     func testRegisterTileAttentionAgreesWithThePortablePath() throws {
         var rng = RNG(seed: 21)
-        for (heads, lq, lk, d, dv) in [(4, 150, 200, 64, 64), (2, 77, 131, 64, 40), (1, 300, 77, 32, 8)] {
+        var generator = RNG(seed: 22)
+        var shapes = [(4, 150, 200, 64, 64), (2, 77, 131, 64, 40), (1, 300, 77, 32, 8)]
+        for _ in 0..<20 {       // small and odd: one query, one key, widths 1-20, every value width up to 40
+            shapes.append((Int.random(in: 1...3, using: &generator), Int.random(in: 1...40, using: &generator),
+                           Int.random(in: 1...40, using: &generator), Int.random(in: 1...20, using: &generator),
+                           8 * Int.random(in: 1...5, using: &generator)))
+        }
+        for (heads, lq, lk, d, dv) in shapes {
             let q = Tensor.randn([2, lq, heads * d], rng: &rng), k = Tensor.randn([2, lk, heads * d], rng: &rng)
             let v = Tensor.randn([2, lk, heads * dv], rng: &rng)
             var results: [([Float], [Float])] = []

@@ -82,6 +82,28 @@ final class WinogradConvTests: XCTestCase {
         }
     }
 
+    func testRandomSmallShapesAgreeWithTheDirectPath() throws {
+        // Tiny images (a patch wider than the image, one tile, a clipped last row and column), every padding.
+        var rng = RNG(seed: 15)
+        var generator = RNG(seed: 15)
+        for trial in 0..<40 {
+            let pad = Int.random(in: 0...2, using: &generator)
+            let h = Int.random(in: Swift.max(1, 3 - 2 * pad)...21, using: &generator)
+            let wd = Int.random(in: Swift.max(1, 3 - 2 * pad)...21, using: &generator)
+            let n = Int.random(in: 1...2, using: &generator), c = Int.random(in: 16...19, using: &generator)
+            let o = Int.random(in: 16...18, using: &generator)
+            let x = Tensor.randn([n, c, h, wd], rng: &rng)
+            let w = Tensor.randn([o, c, 3, 3], rng: &rng) * (1 / Float(3 * c).squareRoot())
+            let b = trial % 2 == 0 ? Tensor.randn([o], rng: &rng) : nil
+            let geo = ConvGeometry(padding: pad)
+            let expected = direct(x, w, b, geo)
+            try forEachVariant { variant in
+                let y = try winograd(x, w, b, geo)
+                assertWithinScale(y.values, expected, variant, "\(variant): \(n)x\(c)x\(h)x\(wd) -> \(o), padding \(pad)")
+            }
+        }
+    }
+
     func testSameBitsOnEveryThreadCount() throws {
         var rng = RNG(seed: 12)
         let x = Tensor.randn([2, 32, 48, 40], rng: &rng), w = Tensor.randn([32, 32, 3, 3], rng: &rng) * 0.1
