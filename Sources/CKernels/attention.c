@@ -11,28 +11,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "exp8.h"
+
 #define CK_AVX2 __attribute__((target("avx2,fma")))
 #define CK_INLINE static inline __attribute__((always_inline))
-
-// exp on eight lanes, as ck_exp8 in ckernels.c (Cody-Waite reduction, degree-6 polynomial, inputs clamped to
-// [-87, 88]).
-CK_AVX2 CK_INLINE __m256 fa_exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
-    const __m256 magic = _mm256_set1_ps(12582912.0f);
-    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.442695040888963f), magic);
-    __m256 n = _mm256_sub_ps(t, magic);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 720.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_set1_epi32(0x3F800000))));
-}
 
 // S^T rows j0 .. j0 + JR (keys) x lanes i0 .. i0 + 16 (queries): s[j][i] = sum_dd k[j][dd] qt[dd][i], with the
 // keys' group packed as kp[dd][6]; also folds the tile into the lanes' block maximum bm[i0 .. i0 + 16].
@@ -116,14 +98,14 @@ CK_AVX2 static void fa_block(const float *q, long ldq, const float *kp, const fl
         // New maxima, the corrections of earlier blocks, and P^T = exp(S^T - max) with its lane sums.
         for (long i = 0; i < r16; i += 8) {
             __m256 mo = _mm256_loadu_ps(m + i), mn = _mm256_max_ps(mo, _mm256_loadu_ps(bm + i));
-            _mm256_storeu_ps(corr + i, fa_exp8(_mm256_sub_ps(mo, mn)));
+            _mm256_storeu_ps(corr + i, ck_exp8(_mm256_sub_ps(mo, mn)));
             _mm256_storeu_ps(m + i, mn);
             _mm256_storeu_ps(bs + i, _mm256_setzero_ps());
         }
         for (long j = 0; j < kc; j++) {
             float *sj = s + j * r16;
             for (long i = 0; i < r16; i += 8) {
-                __m256 e = fa_exp8(_mm256_sub_ps(_mm256_loadu_ps(sj + i), _mm256_loadu_ps(m + i)));
+                __m256 e = ck_exp8(_mm256_sub_ps(_mm256_loadu_ps(sj + i), _mm256_loadu_ps(m + i)));
                 _mm256_storeu_ps(sj + i, e);
                 _mm256_storeu_ps(bs + i, _mm256_add_ps(_mm256_loadu_ps(bs + i), e));
             }

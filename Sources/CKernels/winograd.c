@@ -1,7 +1,8 @@
 // Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms for the engine's 3x3 convolutions (see include/ckernels.h and
-// Sources/Tensor/ConvWinograd.swift). Plain loops, compiled twice: once for AVX2 (without FMA) and once for
-// baseline x86-64, and chosen at run time; the compiler vectorises them along the tiles of a row. Both builds
-// compute the same operations in the same order (no FMA contraction), so the bits do not depend on the CPU.
+// Sources/Tensor/ConvWinograd.swift). Plain loops, compiled twice (target_clones): once for AVX2 (without FMA)
+// and once for baseline x86-64, one chosen at load time; the compiler vectorises them along the tiles of a row.
+// Both builds compute the same operations in the same order (no FMA contraction), so the bits do not depend on
+// the CPU.
 #include "ckernels.h"
 
 #include <string.h>
@@ -185,58 +186,29 @@ void wino43_output_body(const float *m, long xi_stride, long ty0, long ty1, long
     }
 }
 
+// Each entry point is compiled twice, for AVX2 and for baseline x86-64, and the loader picks one for this CPU.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx2"))) static void wino_input_avx2(const float *plane, long h, long w, long pad, long ty0,
-        long ty1, long tiles_x, float *v, long xi_stride, float *rows) {
-    wino_input_body(plane, h, w, pad, ty0, ty1, tiles_x, v, xi_stride, rows);
-}
-__attribute__((target("avx2"))) static void wino_output_avx2(const float *m, long xi_stride, long ty0, long ty1,
-        long tiles_x, float bias, float *plane, long oh, long ow, float *rows) {
-    wino_output_body(m, xi_stride, ty0, ty1, tiles_x, bias, plane, oh, ow, rows);
-}
-__attribute__((target("avx2"))) static void wino43_input_avx2(const float *plane, long h, long w, long pad, long ty0,
-        long ty1, long tiles_x, float *v, long xi_stride, float *rows) {
-    wino43_input_body(plane, h, w, pad, ty0, ty1, tiles_x, v, xi_stride, rows);
-}
-__attribute__((target("avx2"))) static void wino43_output_avx2(const float *m, long xi_stride, long ty0, long ty1,
-        long tiles_x, float bias, float *plane, long oh, long ow, float *rows) {
-    wino43_output_body(m, xi_stride, ty0, ty1, tiles_x, bias, plane, oh, ow, rows);
-}
-static int wino_avx2(void) {
-    static int known = -1;
-    if (known < 0) { __builtin_cpu_init(); known = __builtin_cpu_supports("avx2") ? 1 : 0; }
-    return known;
-}
+#define WINO_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WINO_CLONES
 #endif
 
-void ck_wino_f23_input(const float *plane, long h, long w, long pad, long ty0, long ty1, long tiles_x,
-                       float *v, long xi_stride, float *rows) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wino_avx2()) { wino_input_avx2(plane, h, w, pad, ty0, ty1, tiles_x, v, xi_stride, rows); return; }
-#endif
+WINO_CLONES void ck_wino_f23_input(const float *plane, long h, long w, long pad, long ty0, long ty1, long tiles_x,
+                                   float *v, long xi_stride, float *rows) {
     wino_input_body(plane, h, w, pad, ty0, ty1, tiles_x, v, xi_stride, rows);
 }
 
-void ck_wino_f23_output(const float *m, long xi_stride, long ty0, long ty1, long tiles_x, float bias,
-                        float *plane, long oh, long ow, float *rows) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wino_avx2()) { wino_output_avx2(m, xi_stride, ty0, ty1, tiles_x, bias, plane, oh, ow, rows); return; }
-#endif
+WINO_CLONES void ck_wino_f23_output(const float *m, long xi_stride, long ty0, long ty1, long tiles_x, float bias,
+                                    float *plane, long oh, long ow, float *rows) {
     wino_output_body(m, xi_stride, ty0, ty1, tiles_x, bias, plane, oh, ow, rows);
 }
 
-void ck_wino_f43_input(const float *plane, long h, long w, long pad, long ty0, long ty1, long tiles_x,
-                       float *v, long xi_stride, float *rows) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wino_avx2()) { wino43_input_avx2(plane, h, w, pad, ty0, ty1, tiles_x, v, xi_stride, rows); return; }
-#endif
+WINO_CLONES void ck_wino_f43_input(const float *plane, long h, long w, long pad, long ty0, long ty1, long tiles_x,
+                                   float *v, long xi_stride, float *rows) {
     wino43_input_body(plane, h, w, pad, ty0, ty1, tiles_x, v, xi_stride, rows);
 }
 
-void ck_wino_f43_output(const float *m, long xi_stride, long ty0, long ty1, long tiles_x, float bias,
-                        float *plane, long oh, long ow, float *rows) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (wino_avx2()) { wino43_output_avx2(m, xi_stride, ty0, ty1, tiles_x, bias, plane, oh, ow, rows); return; }
-#endif
+WINO_CLONES void ck_wino_f43_output(const float *m, long xi_stride, long ty0, long ty1, long tiles_x, float bias,
+                                    float *plane, long oh, long ow, float *rows) {
     wino43_output_body(m, xi_stride, ty0, ty1, tiles_x, bias, plane, oh, ow, rows);
 }
