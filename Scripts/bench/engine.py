@@ -5,7 +5,9 @@ Usage: python Scripts/bench/engine.py [--runs N] [--threads 2] [--swift FILE]
   with native bf16), conv3x3_fwd_ms, conv3x3_320_fp32_ms and conv3x3_320_bf16_ms (320 -> 320 on 1x320x64x64;
   bf16 on one call without native bf16), attention_4096_ms and attention_4096_peak_delta_mb (10 heads of 64), unet_params, unet_fwd_ms,
   unet_train_step_ms (batch 8, L1, Adam), unet_train_step_cpu_ms (CPU time per step, all threads),
-  unet_train_peak_rss_mb, unet_train_peak_delta_mb.
+  unet_train_peak_rss_mb, unet_train_peak_delta_mb, linear_f16_256x1280x1280_ms and linear_f16_256x10240x1280_ms
+  (the SDXL UNet's Linear shapes; rorem keeps the weight in fp16, PyTorch runs it in float32 as diffusers does on
+  the CPU: its fp16 CPU matmul is far slower).
   With --swift FILE (the `name=value` output of `rorem bench engine`), also prints `ratio_<name>=swift/torch`
   for every timing and memory value present in both (below 1 means Swift is faster / smaller; for GFLOP/s
   above 1 means Swift is faster).
@@ -113,6 +115,11 @@ def bench(runs):
     out.append(("unet_train_step_cpu_ms", (time.process_time() - cpu_before) * 1e3 / runs))
     out.append(("unet_train_peak_rss_mb", peak))
     out.append(("unet_train_peak_delta_mb", peak - before))
+    with torch.no_grad():
+        x = torch.randn(256, 1280)
+        for outputs in (1280, 10240):
+            w = (torch.randn(outputs, 1280) * 0.02).half().float()
+            out.append((f"linear_f16_256x{outputs}x1280_ms", median_ms(runs, lambda: F.linear(x, w))))
     return out
 
 

@@ -4,7 +4,9 @@ import Tensor
 
 /// The engine benchmark behind `rorem bench engine`: SGEMM throughput, a 3x3 convolution, SDXL-sized kernels
 /// (a 3x3 conv 320 -> 320 at 64x64, attention over 4096 tokens with 10 heads of 64, with its peak memory), and
-/// the reference inpainting UNet (forward, and a training step at batch 8 with L1 loss and Adam), plus peak memory.
+/// the reference inpainting UNet (forward, and a training step at batch 8 with L1 loss and Adam), plus peak memory,
+/// and the SDXL UNet's two commonest Linear products with their weights in fp16 as published checkpoints store them
+/// (PyTorch runs them on the float32 weights, as diffusers does on the CPU).
 /// `Scripts/bench/engine.py` measures the same in PyTorch. Each timing is the median of `runs` after one warm-up.
 /// Peak memory is the kernel's peak resident set (VmHWM, reset before the first training step) during that
 /// step: `unet_train_peak_rss_mb` for the whole process and `unet_train_peak_delta_mb` above the resident set
@@ -13,7 +15,7 @@ import Tensor
 public enum EngineBenchmark {
     /// The groups of measurements, in the order they run (`rorem bench engine --parts`).
     public enum Part: String, CaseIterable, Sendable {
-        case sgemm, conv, bf16, conv320, attention, unet
+        case sgemm, conv, bf16, conv320, attention, unet, linear
     }
 
     /// Runs the measurements of `parts` and returns `name=value` pairs in a fixed order; `progress` gets one line
@@ -23,7 +25,7 @@ public enum EngineBenchmark {
                            progress: (String) -> Void = { _ in }) throws -> [(name: String, value: Double)] {
         let runs = max(1, runs)
         var results: [(name: String, value: Double)] = []
-        progress("BLAS kernels: \(BLAS.coreName), convolution: \(ConvBackend.status), 3x3 stride 1: \(Winograd.status), bf16 matmul: \(OneDNN.bf16MatmulStatus), threads: \(Parallel.threads)")
+        progress("BLAS kernels: \(BLAS.coreName), convolution: \(ConvBackend.status), 3x3 stride 1: \(Winograd.status), bf16 matmul: \(OneDNN.bf16MatmulStatus), f16/bf16 Linear weights: \(BLAS.halfWeightStatus), threads: \(Parallel.threads)")
         results.append(("threads", Double(Parallel.threads)))
 
         if parts.contains(.sgemm) {
@@ -123,6 +125,18 @@ public enum EngineBenchmark {
             results.append(("unet_train_peak_rss_mb", peak))
             results.append(("unet_train_peak_delta_mb", peak - before))
             progress("UNet train step (batch 8, L1, Adam): \(format(trainMs)) ms, peak RSS \(format(peak)) MB (+\(format(peak - before)) MB)")
+        }
+        if parts.contains(.linear) {
+            var rng = RNG(seed: 6)
+            // The SDXL UNet's Linear products at 512 px (256 tokens of 1280 at its 16x16 level): an attention
+            // projection (1280 -> 1280) and the GEGLU feed-forward's input (1280 -> 10240), weights in fp16.
+            let x = Tensor.randn([256, 1280], rng: &rng)
+            for outputs in [1280, 10240] {
+                let weight = (Tensor.randn([outputs, 1280], rng: &rng) * 0.02).to(.f16)
+                let ms = try GradMode.noGrad { try median(runs) { _ = try Tensor.linear(x, weight: weight) } }
+                results.append(("linear_f16_256x\(outputs)x1280_ms", ms))
+                progress("linear 256 x 1280 -> \(outputs), fp16 weight: \(format(ms)) ms")
+            }
         }
         return results
     }

@@ -34,8 +34,16 @@ extension Tensor {
            OneDNNMatmul.run(a: a, b: b, transposeB: transposeB, batch: batch, m: m, n: n, k: ka, compute: compute, into: pc) {
             return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
         }
-        // A half-precision Linear weight (B^T of (N, K)): widened slab by slab inside the product's blocks.
+        // A half-precision Linear weight (B^T of (N, K)): widened as the kernel packs it, or (on CPUs without AVX2)
+        // slab by slab inside the product's blocks.
         let weight = UnsafeRawPointer(b.storage.raw), weightType = ElementType(b.dtype)
+        if batch == 1, transposeB, !transposeA, BLAS.halfWeightKernelApplies(m: m, n: n, k: ka, weight: weight, type: weightType) {
+            a.withF32 { pa in
+                BLAS.gemmHalfWeight(m: m, n: n, k: ka, a: pa, lda: lda, weight: weight, type: weightType, ldw: ldb,
+                                    c: pc, ldc: n)
+            }
+            return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
+        }
         if batch == 1, transposeB, !transposeA,
            let blocks = BLAS.halfWeightBlocks(m: m, n: n, k: ka, weight: weight, type: weightType) {
             a.withF32 { pa in

@@ -112,6 +112,7 @@ struct BenchEngine: ParsableCommand {
             print("conv_winograd=\(Winograd.status)")
             print("blas_kernels=\(BLAS.coreName)")
             print("bf16_matmul=\(OneDNN.bf16MatmulStatus)")
+            print("half_weight_gemm=\(BLAS.halfWeightStatus)")
             let results = try EngineBenchmark.run(runs: runs, parts: selectedParts()) { printError("bench: \($0)") }
             for (name, value) in results {
                 let text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.3f", value)

@@ -64,6 +64,8 @@ struct BenchDiffusion: ParsableCommand {
             print("resolution=\(resolution)")
             print("dtype=\(dtype ?? "as-stored")")
             print("threads=\(Parallel.threads)")
+            print("conv_winograd=\(Winograd.status)")
+            print("half_weight_gemm=\(BLAS.halfWeightStatus)")
             for line in result.lines(for: chosen) { print(line) }
         } catch {
             printError("error: \(error)")

@@ -67,4 +67,19 @@ void ck_wino_f43_input(const float *plane, long h, long w, long pad, long ty0, l
 void ck_wino_f43_output(const float *m, long xi_stride, long ty0, long ty1, long tiles_x, float bias,
                         float *plane, long oh, long ow, float *rows);
 
+/// C (m x n, row stride ldc) = A (m x k, row stride lda) x W^T for a weight W (n x k, row stride ldw) of f16 bits
+/// (bf16 = 0) or bf16 bits (bf16 = 1), widened to float32 as it is packed: AVX2 + FMA + F16C tiles of 6 x 16, C
+/// overwritten. Each element is the sum over k in blocks of ck_gemm_half_weight_kc() indices, each block an FMA
+/// chain in index order starting from 0, the blocks added in order: the same bits wherever a caller cuts C.
+/// `scratch` holds ck_gemm_half_weight_scratch() floats. Returns 0 (and does nothing) where the CPU lacks AVX2,
+/// FMA or F16C or a size is below 1, so that the caller runs its portable path; else 1.
+int ck_gemm_half_weight(long m, long n, long k, const float *a, long lda, const unsigned short *w, long ldw, int bf16,
+                        float *c, long ldc, float *scratch);
+
+/// Floats of scratch one ck_gemm_half_weight call needs (whatever its sizes).
+long ck_gemm_half_weight_scratch(void);
+
+/// The inner indices per block of ck_gemm_half_weight's sums (its summation order; tests rebuild it).
+long ck_gemm_half_weight_kc(void);
+
 #endif
