@@ -12,8 +12,7 @@ extension BLAS {
     }
 
     /// Whether this CPU runs `ck_gemm_half_weight` (AVX2, FMA and F16C).
-    static let halfWeightKernelAvailable = ck_has_avx2_fma() != 0 && ck_has_f16c() != 0 &&
-        ck_gemm_half_weight_scratch() > 0
+    static let halfWeightKernelAvailable = ck_has_avx2_fma() != 0 && ck_has_f16c() != 0
 
     /// C (M x N, rows `ldc` apart) = A (M x K, rows `lda` apart) x W^T for a weight W (N x K, rows `ldw` apart) in
     /// f16 or bf16, through `ck_gemm_half_weight`: W is widened as it is packed, so it is read once as 2 bytes an
@@ -77,11 +76,10 @@ extension BLAS {
     private static let halfWeightKernelRuns = LockedValue(0)
 
     /// The column blocks `sgemmHalfWeight` would cut A (M x K) x W^T into for a weight W (N x K) of `type` at `w`:
-    /// nil unless W is f16 or bf16 (2-byte aligned), `gemmHalfWeight` does not apply and `sgemm` would split the product along N. The other shapes
+    /// nil unless W is f16 or bf16 (2-byte aligned) and `sgemm` would split the product along N. The other shapes
     /// (small products, or M >= N, where every block needs the whole weight) widen W whole.
     static func halfWeightBlocks(m: Int, n: Int, k: Int, weight w: UnsafeRawPointer, type: ElementType) -> (block: Int, blocks: Int)? {
         guard type == .f16 || type == .bf16, Int(bitPattern: w) % 2 == 0, k > 0,
-              !halfWeightKernelApplies(m: m, n: n, k: k, weight: w, type: type),
               let (alongM, block, blocks) = splitting(m: m, n: n, k: k), !alongM, halfWeightSlabs else { return nil }
         return (block, blocks)
     }

@@ -37,20 +37,21 @@ extension Tensor {
         // A half-precision Linear weight (B^T of (N, K)): widened as the kernel packs it, or (on CPUs without AVX2)
         // slab by slab inside the product's blocks.
         let weight = UnsafeRawPointer(b.storage.raw), weightType = ElementType(b.dtype)
-        if batch == 1, transposeB, !transposeA, BLAS.halfWeightKernelApplies(m: m, n: n, k: ka, weight: weight, type: weightType) {
-            a.withF32 { pa in
-                BLAS.gemmHalfWeight(m: m, n: n, k: ka, a: pa, lda: lda, weight: weight, type: weightType, ldw: ldb,
-                                    c: pc, ldc: n)
+        if batch == 1, transposeB, !transposeA {
+            if BLAS.halfWeightKernelApplies(m: m, n: n, k: ka, weight: weight, type: weightType) {
+                a.withF32 { pa in
+                    BLAS.gemmHalfWeight(m: m, n: n, k: ka, a: pa, lda: lda, weight: weight, type: weightType, ldw: ldb,
+                                        c: pc, ldc: n)
+                }
+                return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
             }
-            return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
-        }
-        if batch == 1, transposeB, !transposeA,
-           let blocks = BLAS.halfWeightBlocks(m: m, n: n, k: ka, weight: weight, type: weightType) {
-            a.withF32 { pa in
-                BLAS.sgemmHalfWeight(m: m, n: n, k: ka, a: pa, lda: lda, weight: weight, type: weightType, ldw: ldb,
-                                     c: pc, ldc: n, blocks: blocks)
+            if let blocks = BLAS.halfWeightBlocks(m: m, n: n, k: ka, weight: weight, type: weightType) {
+                a.withF32 { pa in
+                    BLAS.sgemmHalfWeight(m: m, n: n, k: ka, a: pa, lda: lda, weight: weight, type: weightType,
+                                         ldw: ldb, c: pc, ldc: n, blocks: blocks)
+                }
+                return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
             }
-            return Tensor.record(out, [a, b], .matmul(transA: transposeA, transB: transposeB))
         }
         a.withF32 { pa in b.withF32 { pb in
             for i in 0..<batch {
